@@ -1,0 +1,80 @@
+"""Assemble the Starlette application: routes, envelope errors, access log, upkeep tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from adapter_core.api.access_log import AccessLogMiddleware
+from adapter_core.api.broker import broker_routes
+from adapter_core.api.envelope import error
+from adapter_core.services import AdapterServices
+
+log = logging.getLogger(__name__)
+
+REVOCATION_PURGE_INTERVAL = 3600.0
+BackgroundJob = Callable[[], Coroutine[Any, Any, None]]
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return error("There is no endpoint at this path.", 404)
+    if exc.status_code == 405:
+        return error(f"This endpoint does not accept {request.method} requests.", 405)
+    return error("The request could not be handled.", exc.status_code)
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error("The adapter hit an internal error; the request was not completed.", 500)
+
+
+async def _purge_revocations(services: AdapterServices) -> None:
+    while True:
+        try:
+            purged = await services.revocations.purge_expired()
+        except Exception:
+            log.exception("purging expired revocations failed")
+        else:
+            if purged:
+                log.info("purged %d revocations of expired tokens", purged)
+        await asyncio.sleep(REVOCATION_PURGE_INTERVAL)
+
+
+def create_app(
+    services: AdapterServices,
+    *,
+    extra_routes: Sequence[BaseRoute] = (),
+    background: Sequence[BackgroundJob] = (),
+) -> Starlette:
+    """The adapter app; `background` jobs run for its lifetime and are cancelled at shutdown."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        tasks = [asyncio.create_task(_purge_revocations(services))]
+        tasks += [asyncio.create_task(job()) for job in background]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await services.store.close()
+
+    return Starlette(
+        routes=[*broker_routes(services), *extra_routes],
+        middleware=[Middleware(AccessLogMiddleware)],
+        exception_handlers={HTTPException: _http_error, Exception: _internal_error},
+        lifespan=lifespan,
+    )

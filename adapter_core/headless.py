@@ -1,0 +1,113 @@
+"""Wire a headless adapter from its data directory, files and environment."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from adapter_core.api.app import BackgroundJob
+from adapter_core.broker_auth import (
+    SECRET_ENV_VAR,
+    BrokerSecretError,
+    BrokerSecrets,
+    generate_secret,
+    read_secret_file,
+    secrets_from_environment,
+)
+from adapter_core.datadir import (
+    KEYS_FILE,
+    SECRET_FILE,
+    STORE_FILE,
+    create_private_file,
+    ensure_private_dir,
+)
+from adapter_core.reload import FileReloader
+from adapter_core.revocation import RevocationList
+from adapter_core.services import AdapterServices
+from adapter_core.store.sqlite import SqliteTokenStore
+from adapter_core.tokens.codec import TokenCodec
+from adapter_core.tokens.keyfile import load_key_ring, load_or_create_key_ring
+
+log = logging.getLogger(__name__)
+RELOAD_INTERVAL = 2.0
+
+
+@dataclass(frozen=True)
+class HeadlessOptions:
+    data_dir: Path
+    token_ttl_seconds: int
+    broker_secret_file: Path | None = None
+    generate_secret: bool = False
+
+
+@dataclass(frozen=True)
+class HeadlessAdapter:
+    services: AdapterServices
+    background: list[BackgroundJob]
+    secret_origin: str
+    """Where the broker secret comes from, for the start-up banner (never the secret)."""
+    secret_file: Path | None
+    keys_created: bool
+
+
+def _secret_source(options: HeadlessOptions) -> tuple[Path | None, str]:
+    from_env = secrets_from_environment()
+    if options.broker_secret_file and from_env:
+        raise BrokerSecretError(
+            f"both {SECRET_ENV_VAR} and --broker-secret-file are set; use only one"
+        )
+    if options.broker_secret_file:
+        return options.broker_secret_file, f"the file {options.broker_secret_file}"
+    if from_env:
+        return None, f"the environment variable {SECRET_ENV_VAR}"
+    if options.generate_secret:
+        path = options.data_dir / SECRET_FILE
+        created = create_private_file(path, (generate_secret() + "\n").encode())
+        state = "generated on this start" if created else "kept from an earlier start"
+        return path, f"the file {path} (mode 0600, {state})"
+    raise BrokerSecretError(
+        f"no broker secret is configured: set {SECRET_ENV_VAR}, pass --broker-secret-file FILE, "
+        "or pass --generate-secret to keep a generated one in the data directory"
+    )
+
+
+def _load_secrets(path: Path | None) -> BrokerSecrets:
+    if path is None:
+        return BrokerSecrets(secrets_from_environment())
+    if path.exists() and path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning("the broker secret file %s can be read by other users", path)
+    return BrokerSecrets(read_secret_file(path))
+
+
+def open_headless(options: HeadlessOptions) -> HeadlessAdapter:
+    """Everything the server needs; raises with an operator-facing message on any problem."""
+    data_dir = ensure_private_dir(options.data_dir)
+    secret_file, origin = _secret_source(options)
+    broker_secrets = _load_secrets(secret_file)
+    keys_path = data_dir / KEYS_FILE
+    ring, keys_created = load_or_create_key_ring(keys_path)
+    codec = TokenCodec(ring, ttl_seconds=options.token_ttl_seconds)
+    store = SqliteTokenStore(data_dir / STORE_FILE)
+    services = AdapterServices(
+        codec=codec,
+        broker_secrets=broker_secrets,
+        store=store,
+        revocations=RevocationList(store),
+    )
+
+    def reload_keys(path: Path) -> None:
+        codec.key_ring = load_key_ring(path)
+
+    def reload_secrets(path: Path) -> None:
+        services.broker_secrets = _load_secrets(path)
+
+    reloaders = [FileReloader(keys_path, reload_keys, "token key ring")]
+    if secret_file is not None:
+        reloaders.append(FileReloader(secret_file, reload_secrets, "broker secrets"))
+    background: list[BackgroundJob] = [
+        functools.partial(reloader.watch, RELOAD_INTERVAL) for reloader in reloaders
+    ]
+    return HeadlessAdapter(services, background, origin, secret_file, keys_created)

@@ -1,0 +1,185 @@
+"""Mint and open tokens: base64url(version ‖ key id ‖ nonce ‖ AES-256-GCM(claims)).
+
+Version and key id are authenticated as associated data, so neither can be swapped. Opening
+checks everything that can be checked before decrypting (length, alphabet, canonical base64,
+version, key id) and raises one exception type for every failure, so a caller cannot half-read
+a token it should have refused.
+"""
+
+from __future__ import annotations
+
+import binascii
+import enum
+import os
+import struct
+import time
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+from cryptography.exceptions import InvalidTag
+
+from adapter_core.tokens.claims import (
+    MIN_PACKED_SIZE,
+    TokenClaims,
+    max_packed_size,
+    pack_claims,
+    unpack_claims,
+)
+from adapter_core.tokens.keyring import KeyRing
+
+TOKEN_VERSION = 1
+DEFAULT_TTL_SECONDS = 30 * 24 * 3600
+NONCE_SIZE = 12
+TAG_SIZE = 16
+_HEADER = struct.Struct(">BI")
+_HEADER_SIZE = _HEADER.size
+_PREFIX_SIZE = _HEADER_SIZE + NONCE_SIZE
+MIN_TOKEN_BYTES = _PREFIX_SIZE + MIN_PACKED_SIZE + TAG_SIZE
+MAX_TOKEN_BYTES = _PREFIX_SIZE + max_packed_size() + TAG_SIZE
+MAX_BEARER_LENGTH = 8192
+_MIN_TEXT_LENGTH = -(-MIN_TOKEN_BYTES * 4 // 3)
+"""Bearer values longer than this are refused before any decoding."""
+
+_STANDARD_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+# base64url to standard base64; '+', '/' and '=' become '!' so strict decoding refuses them.
+_TO_STANDARD = bytes.maketrans(b"-_+/=", b"+/!!!")
+_FROM_STANDARD = bytes.maketrans(b"+/", b"-_")
+_SIXBIT = {char: value for value, char in enumerate(_STANDARD_ALPHABET)}
+_PADDING = {2: b"==", 3: b"="}
+
+assert (MAX_TOKEN_BYTES * 4 + 2) // 3 <= MAX_BEARER_LENGTH
+
+
+class TokenFault(enum.Enum):
+    MALFORMED = "malformed"
+    EXPIRED = "expired"
+
+
+class InvalidToken(Exception):
+    """The one error for a token that must not be honoured; `fault` says why, for messages."""
+
+    def __init__(self, fault: TokenFault) -> None:
+        super().__init__(fault.value)
+        self.fault = fault
+
+
+def _decode(token: str) -> bytes:
+    """Strict base64url without padding: one text per byte string, nothing silently skipped."""
+    remainder = len(token) % 4
+    if remainder == 1:
+        raise InvalidToken(TokenFault.MALFORMED)
+    try:
+        data = token.encode("ascii").translate(_TO_STANDARD)
+        if remainder:
+            # The last character carries unused low bits; they must be zero, or two texts
+            # would open as the same token.
+            if _SIXBIT[data[-1]] & (0x0F if remainder == 2 else 0x03):
+                raise InvalidToken(TokenFault.MALFORMED)
+            data += _PADDING[remainder]
+        return binascii.a2b_base64(data, strict_mode=True)
+    except (UnicodeEncodeError, binascii.Error, KeyError):
+        raise InvalidToken(TokenFault.MALFORMED) from None
+
+
+def _encode(data: bytes) -> str:
+    return binascii.b2a_base64(data, newline=False).translate(_FROM_STANDARD).rstrip(b"=").decode()
+
+
+class MintedToken(NamedTuple):
+    token: str
+    claims: TokenClaims
+    key_id: int
+
+
+class TokenCodec:
+    """Seals claims into tokens with the ring's newest key; opens with any key in the ring.
+
+    Opened tokens are remembered (bounded, oldest first out) because TradingView presents the
+    same token several times a second per tab; a hit still checks expiry, and swapping the key
+    ring forgets everything, so a retired key's tokens stop opening at once.
+    """
+
+    def __init__(
+        self,
+        key_ring: KeyRing,
+        *,
+        ttl_seconds: int = DEFAULT_TTL_SECONDS,
+        clock: Callable[[], float] = time.time,
+        cache_size: int = 65_536,
+    ) -> None:
+        if ttl_seconds <= 0:
+            raise ValueError("token lifetime must be positive")
+        self._key_ring = key_ring
+        self.ttl_seconds = ttl_seconds
+        self._clock = clock
+        self._cache_size = cache_size
+        self._opened: dict[str, TokenClaims] = {}
+
+    @property
+    def key_ring(self) -> KeyRing:
+        return self._key_ring
+
+    @key_ring.setter
+    def key_ring(self, ring: KeyRing) -> None:
+        self._opened = {}
+        self._key_ring = ring
+
+    def mint(
+        self,
+        user_id: int,
+        broker_names: Sequence[str],
+        account_ids: Sequence[int] | None,
+        is_verified: bool,
+    ) -> MintedToken:
+        """A new token, the claims it carries (with a fresh 128-bit token id) and its key id."""
+        now = int(self._clock())
+        claims = TokenClaims(
+            token_id=os.urandom(16),
+            user_id=user_id,
+            broker_names=tuple(broker_names),
+            account_ids=None if account_ids is None else tuple(account_ids),
+            is_verified=is_verified,
+            issued_at=now,
+            expires_at=now + self.ttl_seconds,
+        )
+        return self.seal(claims)
+
+    def seal(self, claims: TokenClaims) -> MintedToken:
+        """Encrypt given claims as they are; `mint` is the normal way in."""
+        key_id, aead = self._key_ring.minting_aead()
+        header = _HEADER.pack(TOKEN_VERSION, key_id)
+        nonce = os.urandom(NONCE_SIZE)
+        token = _encode(header + nonce + aead.encrypt(nonce, pack_claims(claims), header))
+        return MintedToken(token, claims, key_id)
+
+    def open(self, token: str) -> TokenClaims:
+        """The claims of a genuine, unexpired token; InvalidToken for anything else."""
+        claims = self._opened.get(token)
+        if claims is None:
+            claims = self.open_uncached(token)
+            opened = self._opened
+            if len(opened) >= self._cache_size:
+                del opened[next(iter(opened))]
+            opened[token] = claims
+        if claims.expires_at <= self._clock():
+            raise InvalidToken(TokenFault.EXPIRED)
+        return claims
+
+    def open_uncached(self, token: str) -> TokenClaims:
+        """Decode, authenticate and parse; does not check expiry (callers do)."""
+        if not _MIN_TEXT_LENGTH <= len(token) <= MAX_BEARER_LENGTH:
+            raise InvalidToken(TokenFault.MALFORMED)
+        raw = _decode(token)
+        if len(raw) > MAX_TOKEN_BYTES:
+            raise InvalidToken(TokenFault.MALFORMED)
+        version, key_id = _HEADER.unpack_from(raw)
+        aead = self._key_ring.aead_for(key_id) if version == TOKEN_VERSION else None
+        if aead is None:
+            raise InvalidToken(TokenFault.MALFORMED)
+        try:
+            plaintext = aead.decrypt(
+                raw[_HEADER_SIZE:_PREFIX_SIZE], raw[_PREFIX_SIZE:], raw[:_HEADER_SIZE]
+            )
+            return unpack_claims(plaintext)
+        except (InvalidTag, ValueError, struct.error):
+            raise InvalidToken(TokenFault.MALFORMED) from None
