@@ -176,7 +176,7 @@ def _keys(args: argparse.Namespace) -> int:
     if args.keys_command == "add":
         ring = ring.with_new_key()
         save_key_ring(path, ring)
-        print(f"added key {ring.minting_key.key_id:08x}; it mints from now on")
+        print(f"added key {ring.minting_key.key_id:08x} (it mints from now on)")
     elif args.keys_command == "retire":
         try:
             key_id = int(args.key_id, 16)
@@ -184,7 +184,7 @@ def _keys(args: argparse.Namespace) -> int:
             raise KeyRingError(f"{args.key_id!r} is not a key id (8 hex digits)") from None
         ring = ring.without(key_id)
         save_key_ring(path, ring)
-        print(f"retired key {key_id:08x}; tokens it sealed no longer open")
+        print(f"retired key {key_id:08x} (tokens it sealed no longer open)")
     minting = ring.minting_key.key_id
     for key in ring.keys:
         role = "mints and opens" if key.key_id == minting else "opens"

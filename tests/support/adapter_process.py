@@ -72,7 +72,8 @@ class AdapterProcess:
                 lines.put(line)
             lines.put(None)
 
-        threading.Thread(target=pump, daemon=True).start()
+        self._pump = threading.Thread(target=pump, daemon=True)
+        self._pump.start()
         while True:
             try:
                 line = lines.get(timeout=START_TIMEOUT)
@@ -80,6 +81,7 @@ class AdapterProcess:
                 self.kill()
                 raise RuntimeError(f"adapter did not start within {START_TIMEOUT}s") from None
             if line is None:
+                self.kill()
                 raise RuntimeError(f"adapter exited during start-up: {self.stderr_text()}")
             if _BANNER in line:
                 self.url = line.split(_BANNER, 1)[1].strip()
@@ -98,12 +100,21 @@ class AdapterProcess:
             self.process.kill()
             self.process.wait(STOP_TIMEOUT)
             raise
+        finally:
+            self._release_pipe()
 
     def kill(self) -> None:
         """SIGKILL: nothing gets to flush or clean up."""
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(STOP_TIMEOUT)
+        self._release_pipe()
+
+    def _release_pipe(self) -> None:
+        """Let the reader reach end of file, then close our end of the stdout pipe."""
+        self._pump.join(STOP_TIMEOUT)
+        if self.process is not None and self.process.stdout is not None:
+            self.process.stdout.close()
 
     def __enter__(self) -> AdapterProcess:
         return self.start()

@@ -1,0 +1,114 @@
+"""The SQLite store: durable writes, atomic revocation, private files, clear failures."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import stat
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from adapter_core.store.base import IssuedToken, StoreUnavailable
+from adapter_core.store.sqlite import SqliteTokenStore
+from adapter_core.tokens import TokenClaims
+
+pytestmark = pytest.mark.anyio
+
+
+def claims_for(token_id: bytes, expires_at: int = 2_000_000_000) -> TokenClaims:
+    return TokenClaims(token_id, 14601, ("BESTBROKER",), (137780091,), True, 1000, expires_at)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteTokenStore]:
+    opened = SqliteTokenStore(tmp_path / "store.sqlite3")
+    yield opened
+    await opened.close()
+
+
+async def test_issuance_is_recorded_without_the_token(
+    store: SqliteTokenStore, tmp_path: Path
+) -> None:
+    await store.record_issued(IssuedToken(claims_for(b"\x01" * 16), key_id=7))
+    rows = sqlite3.connect(tmp_path / "store.sqlite3").execute("SELECT * FROM issued_tokens")
+    assert list(rows) == [
+        (b"\x01" * 16, 14601, '["BESTBROKER"]', "[137780091]", 1, 1000, 2_000_000_000, 7)
+    ]
+
+
+async def test_revoke_is_true_once(store: SqliteTokenStore) -> None:
+    assert await store.revoke(b"\x02" * 16, 1000, 5000) is True
+    assert await store.revoke(b"\x02" * 16, 1001, 5000) is False
+
+
+async def test_concurrent_revocations_of_one_token_succeed_exactly_once(
+    store: SqliteTokenStore,
+) -> None:
+    outcomes = await asyncio.gather(*(store.revoke(b"\x03" * 16, 1000, 5000) for _ in range(50)))
+    assert outcomes.count(True) == 1
+
+
+async def test_many_concurrent_writes_all_land(store: SqliteTokenStore, tmp_path: Path) -> None:
+    ids = [index.to_bytes(16, "big") for index in range(1000)]
+    await asyncio.gather(*(store.record_issued(IssuedToken(claims_for(i), 1)) for i in ids))
+    (count,) = (
+        sqlite3.connect(tmp_path / "store.sqlite3")
+        .execute("SELECT count(*) FROM issued_tokens")
+        .fetchone()
+    )
+    assert count == 1000
+
+
+async def test_a_failing_write_fails_alone(store: SqliteTokenStore) -> None:
+    duplicate = IssuedToken(claims_for(b"\x04" * 16), 1)
+    await store.record_issued(duplicate)
+    results = await asyncio.gather(
+        store.record_issued(duplicate),
+        store.revoke(b"\x05" * 16, 1000, 5000),
+        return_exceptions=True,
+    )
+    assert isinstance(results[0], StoreUnavailable)
+    assert results[1] is True
+
+
+async def test_revocations_survive_reopening_and_expired_ones_are_dropped(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.sqlite3"
+    first = SqliteTokenStore(path)
+    await first.revoke(b"\x06" * 16, 1000, expires_at=5000)
+    await first.revoke(b"\x07" * 16, 1000, expires_at=9000)
+    await first.close()
+    second = SqliteTokenStore(path)
+    try:
+        assert second.load_revocations(now=6000) == {b"\x07" * 16: 9000}
+        assert await second.purge_expired_revocations(now=6000) == 1
+        assert second.load_revocations(now=0) == {b"\x07" * 16: 9000}
+    finally:
+        await second.close()
+
+
+async def test_store_files_are_private(store: SqliteTokenStore, tmp_path: Path) -> None:
+    await store.revoke(b"\x08" * 16, 1000, 5000)
+    files = list(tmp_path.glob("store.sqlite3*"))
+    assert {path.name for path in files} >= {"store.sqlite3", "store.sqlite3-wal"}
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+
+
+async def test_a_closed_store_refuses_writes(tmp_path: Path) -> None:
+    closing = SqliteTokenStore(tmp_path / "store.sqlite3")
+    await closing.close()
+    with pytest.raises(StoreUnavailable, match="closed"):
+        await closing.revoke(b"\x09" * 16, 1000, 5000)
+
+
+def test_a_store_from_a_newer_adapter_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite3"
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA user_version=99")
+    connection.close()
+    with pytest.raises(StoreUnavailable, match="newer adapter"):
+        SqliteTokenStore(path)
