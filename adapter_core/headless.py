@@ -55,9 +55,18 @@ class HeadlessAdapter:
 
 def _secret_source(options: HeadlessOptions) -> tuple[Path | None, str]:
     from_env = secrets_from_environment()
-    if options.broker_secret_file and from_env:
+    chosen = [
+        name
+        for name, given in (
+            (SECRET_ENV_VAR, bool(from_env)),
+            ("--broker-secret-file", options.broker_secret_file is not None),
+            ("--generate-secret", options.generate_secret),
+        )
+        if given
+    ]
+    if len(chosen) > 1:
         raise BrokerSecretError(
-            f"both {SECRET_ENV_VAR} and --broker-secret-file are set; use only one"
+            f"{' and '.join(chosen)} both name a broker secret; use only one of them"
         )
     if options.broker_secret_file:
         return options.broker_secret_file, f"the file {options.broker_secret_file}"

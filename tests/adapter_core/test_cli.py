@@ -54,18 +54,26 @@ def test_serve_refuses_to_start_without_a_broker_secret(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_serve_refuses_two_secret_sources(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("source", "named"),
+    [
+        (["--broker-secret-file", "SECRET_FILE"], "--broker-secret-file"),
+        (["--generate-secret"], "--generate-secret"),
+    ],
+)
+def test_serve_refuses_two_secret_sources(source: list[str], named: str, tmp_path: Path) -> None:
     secret_file = tmp_path / "secret"
     secret_file.write_text("s" * 32)
+    options = [str(secret_file) if arg == "SECRET_FILE" else arg for arg in source]
     result = run_cli(
         "serve",
         "--data-dir",
         str(tmp_path / "data"),
-        "--broker-secret-file",
-        str(secret_file),
+        *options,
         env={"TV_ADAPTER_BROKER_SECRET": "e" * 32},
     )
     assert result.returncode == 2
+    assert f"TV_ADAPTER_BROKER_SECRET and {named}" in result.stderr
     assert "use only one" in result.stderr
 
 

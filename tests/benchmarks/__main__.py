@@ -1,0 +1,18 @@
+"""`make bench`: every benchmark group, a printed table, and .bench/results.json."""
+
+from __future__ import annotations
+
+from tests.benchmarks import endpoints, token_open
+from tests.benchmarks.results import RESULTS_FILE, print_table, write_results
+
+
+def main() -> None:
+    figures = token_open.measure() + endpoints.measure()
+    print()
+    print_table(figures)
+    write_results(figures)
+    print(f"\nwritten to {RESULTS_FILE}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""The headless adapter plus a bare JSON endpoint, as one server: the HTTP benchmarks' subject.
+
+The bare endpoint shares the whole stack (uvicorn, Starlette, middleware, event loop) with the
+adapter's endpoints, so a ratio between them measures only the adapter's own work.
+Run: python -m tests.benchmarks.bench_server --data-dir DIR (secret from the environment).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from adapter_core.api.app import create_app
+from adapter_core.api.envelope import ok
+from adapter_core.headless import HeadlessOptions, open_headless
+from adapter_core.server import bind_socket, run
+
+BARE_PATH = "/bench/bare"
+READY_MARK = "bench server listening on "
+
+
+async def bare(request: Request) -> Response:
+    await request.body()
+    return ok()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data-dir", type=Path, required=True)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    adapter = open_headless(HeadlessOptions(data_dir=args.data_dir, token_ttl_seconds=86_400))
+    app = create_app(
+        adapter.services,
+        extra_routes=[Route(BARE_PATH, bare, methods=["POST"])],
+        background=adapter.background,
+    )
+    sock = bind_socket("127.0.0.1", 0)
+
+    def announce(url: str) -> None:
+        print(READY_MARK + url, flush=True)
+
+    run(app, sock, announce, "warning")
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

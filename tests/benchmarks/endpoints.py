@@ -1,0 +1,150 @@
+"""/generate/token and /logout answers per second against a bare endpoint on the same server.
+
+The server is pinned to CPU 0 and this process (the load generator) to CPU 1, so neither
+steals the other's core. The bare endpoint runs before and after the adapter's endpoints and
+its mean is the baseline, which evens out drift during the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from adapter_core.broker_auth import SECRET_ENV_VAR
+from adapter_core.datadir import KEYS_FILE
+from adapter_core.tokens.codec import TokenCodec
+from adapter_core.tokens.keyfile import load_key_ring
+from tests.benchmarks.bench_server import BARE_PATH, READY_MARK
+from tests.benchmarks.load import LoadResult, post, run_load
+from tests.benchmarks.results import Figure
+
+SECONDS = 4.0
+WARM_UP_SECONDS = 0.5
+CONNECTIONS = 64
+"""Enough concurrent clients for group commit to work as it does under real load."""
+LOGOUT_TOKENS = 60_000
+SEED_BODY = (
+    b'{"userId": 14601, "brokerNames": ["BESTBROKER"], '
+    b'"ctidTraderAccountIds": [137780091, 137792301], "isVerified": true}'
+)
+SERVER_CPU, GENERATOR_CPU = 0, 1
+
+
+def _pinning_possible() -> bool:
+    return len(os.sched_getaffinity(0)) >= 2
+
+
+def _start_server(data_dir: Path, secret: str) -> tuple[subprocess.Popen[str], str]:
+    pin = _pinning_possible()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.benchmarks.bench_server", "--data-dir", str(data_dir)],
+        env={**os.environ, SECRET_ENV_VAR: secret},
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=(lambda: os.sched_setaffinity(0, {SERVER_CPU})) if pin else None,
+    )
+    assert server.stdout is not None
+    line = server.stdout.readline()
+    if READY_MARK not in line:
+        server.kill()
+        raise RuntimeError(f"the benchmark server did not start: {line!r}")
+    return server, line.split(READY_MARK, 1)[1].strip()
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+def _is_ok(status: int, body: bytes) -> bool:
+    return status == 200 and body.startswith(b'{"s":"ok"')
+
+
+def _describe(result: LoadResult) -> str:
+    return (
+        f"{result.answers} answers in {result.elapsed:.1f}s, p50 {result.latency_ms(0.5):.2f} ms, "
+        f"p99 {result.latency_ms(0.99):.2f} ms, generator CPU {result.generator_cpu:.0%}, "
+        f"unexpected answers {result.unexpected}"
+    )
+
+
+async def _phases(url: str, secret: str, logout_tokens: Iterator[str]) -> list[Figure]:
+    host = url.split("//", 1)[1]
+    auth = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
+    bare_request = post(host, BARE_PATH, SEED_BODY, auth)
+    mint_request = post(host, "/generate/token", SEED_BODY, auth)
+
+    def logout_request() -> bytes | None:
+        token = next(logout_tokens, None)
+        return (
+            None
+            if token is None
+            else post(host, "/logout", b"", {"Authorization": f"Bearer {token}"})
+        )
+
+    def measure(factory: Callable[[], bytes | None]) -> Awaitable[LoadResult]:
+        return run_load(url, factory, _is_ok, connections=CONNECTIONS, seconds=SECONDS)
+
+    await run_load(
+        url, lambda: bare_request, _is_ok, connections=CONNECTIONS, seconds=WARM_UP_SECONDS
+    )
+    bare_before = await measure(lambda: bare_request)
+    minting = await measure(lambda: mint_request)
+    logging_out = await measure(logout_request)
+    bare_after = await measure(lambda: bare_request)
+    bare_rate = (bare_before.per_second + bare_after.per_second) / 2
+    print(f"bare before:     {_describe(bare_before)}")
+    print(f"/generate/token: {_describe(minting)}")
+    print(f"/logout:         {_describe(logging_out)}")
+    print(f"bare after:      {_describe(bare_after)}")
+    for result in (bare_before, minting, logging_out, bare_after):
+        if result.unexpected:
+            raise RuntimeError(f"{result.unexpected} answers were not ok; the figures are void")
+    goal = "ratio >= 0.5 (vs bare Starlette JSON endpoint, same server)"
+    return [
+        Figure("generate_token_rps", minting.per_second, "req/s", bare_rate, goal),
+        Figure(
+            "logout_rps",
+            logging_out.per_second,
+            "req/s",
+            bare_rate,
+            goal,
+            "each logout is made durable (fsync, group commit) before it is answered",
+        ),
+    ]
+
+
+def measure() -> list[Figure]:
+    secret = secrets.token_urlsafe(32)
+    with tempfile.TemporaryDirectory(prefix="tv-adapter-bench-") as directory:
+        data_dir = Path(directory)
+        server, url = _start_server(data_dir, secret)
+        try:
+            codec = TokenCodec(load_key_ring(data_dir / KEYS_FILE))
+            tokens = [
+                codec.mint(14601, ["BESTBROKER"], None, True).token for _ in range(LOGOUT_TOKENS)
+            ]
+            if _pinning_possible():
+                os.sched_setaffinity(0, {GENERATOR_CPU})
+            else:
+                print("fewer than two CPUs: server and load generator share one")
+            runner_options: dict[str, Any] = {"loop_factory": _loop_factory()}
+            started = time.perf_counter()
+            with asyncio.Runner(**runner_options) as runner:
+                figures = runner.run(_phases(url, secret, iter(tokens)))
+            print(f"HTTP phases took {time.perf_counter() - started:.1f}s")
+            return figures
+        finally:
+            server.terminate()
+            server.wait(10)
