@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from adapter_core import __version__
-from adapter_core.api.app import create_app
 from adapter_core.broker_auth import SECRET_ENV_VAR, BrokerSecretError
 from adapter_core.datadir import (
     KEYS_FILE,
@@ -19,7 +18,7 @@ from adapter_core.datadir import (
     default_data_dir,
     ensure_private_dir,
 )
-from adapter_core.headless import HeadlessAdapter, HeadlessOptions, open_headless
+from adapter_core.headless import HeadlessAdapter, HeadlessOptions, headless_app, open_headless
 from adapter_core.server import ServerStartError, bind_socket, run
 from adapter_core.store.base import StoreUnavailable
 from adapter_core.tokens.codec import DEFAULT_TTL_SECONDS
@@ -92,6 +91,11 @@ def _parser() -> argparse.ArgumentParser:
         help="lifetime of minted tokens, e.g. 30d, 12h, 90s (default: 30d)",
     )
     serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="also offer the demo CRM (/demo/...) to create users and accounts and link them",
+    )
+    serve.add_argument(
         "--log-level",
         choices=["debug", "info", "warning", "error"],
         default="info",
@@ -159,7 +163,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         sock = bind_socket(args.host, args.port)
         adapter = open_headless(options)
-        app = create_app(adapter.services, background=adapter.background)
+        app = headless_app(adapter, demo_crm=args.demo)
 
         def announce(url: str) -> None:
             print(_banner(adapter, url, data_dir), flush=True)

@@ -8,7 +8,11 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from adapter_core.api.app import BackgroundJob
+from starlette.applications import Starlette
+
+from adapter_core.api.app import BackgroundJob, create_app
+from adapter_core.api.demo_crm import demo_crm_routes
+from adapter_core.backend.simulated.backend import SimulatedBackend
 from adapter_core.broker_auth import (
     SECRET_ENV_VAR,
     BrokerSecretError,
@@ -30,6 +34,7 @@ from adapter_core.services import AdapterServices
 from adapter_core.store.sqlite import SqliteTokenStore
 from adapter_core.tokens.codec import TokenCodec
 from adapter_core.tokens.keyfile import load_key_ring, load_or_create_key_ring
+from adapter_core.tradingview.stack import TradingStack
 
 log = logging.getLogger(__name__)
 RELOAD_INTERVAL = 2.0
@@ -120,3 +125,18 @@ def open_headless(options: HeadlessOptions) -> HeadlessAdapter:
         functools.partial(reloader.watch, RELOAD_INTERVAL) for reloader in reloaders
     ]
     return HeadlessAdapter(services, background, origin, secret_file, keys_created)
+
+
+def headless_app(adapter: HeadlessAdapter, *, demo_crm: bool) -> Starlette:
+    """The whole HTTP surface over the simulated cTrader backend (the embedded default)."""
+    backend = SimulatedBackend()
+    trading = TradingStack(backend, adapter.services)
+    routes = trading.routes()
+    if demo_crm:
+        routes += demo_crm_routes(adapter.services, backend)
+    return create_app(
+        adapter.services,
+        extra_routes=routes,
+        background=adapter.background,
+        hooks=[trading.running],
+    )

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from starlette.applications import Starlette
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 REVOCATION_PURGE_INTERVAL = 3600.0
 BackgroundJob = Callable[[], Coroutine[Any, Any, None]]
+LifespanHook = Callable[[], AbstractAsyncContextManager[None]]
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -57,20 +59,28 @@ def create_app(
     *,
     extra_routes: Sequence[BaseRoute] = (),
     background: Sequence[BackgroundJob] = (),
+    hooks: Sequence[LifespanHook] = (),
 ) -> Starlette:
-    """The adapter app; `background` jobs run for its lifetime and are cancelled at shutdown."""
+    """The adapter app.
+
+    `hooks` are entered in order before the first request is served and left in reverse at
+    shutdown; `background` jobs run for the app's lifetime and are cancelled at shutdown.
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        tasks = [asyncio.create_task(_purge_revocations(services))]
-        tasks += [asyncio.create_task(job()) for job in background]
-        try:
-            yield
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await services.store.close()
+        async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(services.store.close)
+            for hook in hooks:
+                await stack.enter_async_context(hook())
+            tasks = [asyncio.create_task(_purge_revocations(services))]
+            tasks += [asyncio.create_task(job()) for job in background]
+            try:
+                yield
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
 
     return Starlette(
         routes=[*broker_routes(services), *extra_routes],

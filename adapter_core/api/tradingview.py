@@ -1,0 +1,360 @@
+"""TradingView's Broker REST API: config, accounts, trading data and trading actions.
+
+Every endpoint authenticates the bearer token (missing, malformed, expired or revoked → 401)
+and answers business errors as HTTP 200 with `s:error`, as TradingView expects. Reads come
+from the token's trader session cache; only actions reach the backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from adapter_core.api.envelope import error, ok
+from adapter_core.api.requests import BodyTooLarge, CredentialError, bearer_credential, read_body
+from adapter_core.backend.model import (
+    NewOrder,
+    OrderStatus,
+    OrderType,
+    PositionStatus,
+    Symbol,
+    TraderAccount,
+)
+from adapter_core.backend.port import BackendError, TradingBackend
+from adapter_core.services import AdapterServices
+from adapter_core.sessions import SessionRegistry, TraderSession
+from adapter_core.tokens.claims import TokenClaims
+from adapter_core.tokens.codec import InvalidToken, TokenFault
+from adapter_core.tradingview import mapping
+from adapter_core.tradingview.forms import MAX_FORM_BYTES, Form, FormError
+from adapter_core.tradingview.market import MarketBoard
+
+UNAUTHORIZED = {
+    TokenFault.MALFORMED: "The token is not valid. Log in again.",
+    TokenFault.EXPIRED: "The token has expired. Log in again.",
+}
+REVOKED = "The token has been logged out. Log in again."
+FOREIGN_ACCOUNT = "This account is not available to your login."
+CONFIG: dict[str, Any] = {
+    "durations": [{"id": "GTC", "title": "Good till cancelled", "default": True}],
+    "pullingInterval": {"quotes": 500, "orders": 500, "positions": 1000, "accountManager": 500},
+}
+
+_LIMIT_TYPES = (OrderType.LIMIT, OrderType.STOP_LIMIT)
+_STOP_TYPES = (OrderType.STOP, OrderType.STOP_LIMIT)
+
+
+class Refusal(Exception):
+    """Ends a request with an envelope error; `status` 401 for authorisation problems."""
+
+    def __init__(self, message: str, status: int = 200) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class TradingViewApi:
+    services: AdapterServices
+    backend: TradingBackend
+    sessions: SessionRegistry
+    market: MarketBoard
+
+    def claims(self, request: Request) -> TokenClaims:
+        try:
+            claims = self.services.codec.open(bearer_credential(request))
+        except CredentialError as exc:
+            raise Refusal(str(exc), 401) from None
+        except InvalidToken as exc:
+            raise Refusal(UNAUTHORIZED[exc.fault], 401) from None
+        if self.services.revocations.is_revoked(claims.token_id):
+            raise Refusal(REVOKED, 401)
+        return claims
+
+    async def visible_accounts(self, claims: TokenClaims) -> list[TraderAccount]:
+        """The user's linked accounts under the token's brokers (and listed ids, if any)."""
+        brokers = set(claims.broker_names)
+        listed = None if claims.account_ids is None else set(claims.account_ids)
+        return [
+            account
+            for account in await self.backend.accounts_of(claims.user_id)
+            if account.broker_name in brokers
+            and (listed is None or account.ctid_trader_account_id in listed)
+        ]
+
+    async def session(self, request: Request, account_text: str) -> TraderSession:
+        claims = self.claims(request)
+        if not account_text.isdigit():
+            raise Refusal(FOREIGN_ACCOUNT)
+        account_id = int(account_text)
+        known = self.sessions.sessions_of(claims.token_id)
+        account = next(
+            (s.account for s in known if s.account.ctid_trader_account_id == account_id), None
+        )
+        if account is None:
+            visible = {a.ctid_trader_account_id: a for a in await self.visible_accounts(claims)}
+            account = visible.get(account_id)
+            if account is None:
+                raise Refusal(FOREIGN_ACCOUNT)
+        client = request.client.host if request.client else ""
+        agent = request.headers.get("user-agent", "")[:256]
+        return await self.sessions.session_for(claims, account, client, agent)
+
+    def symbol(self, name: str) -> Symbol:
+        symbol = self.market.symbols_by_name.get(name)
+        if symbol is None:
+            raise Refusal(f"The instrument {name[:32]} is not traded here.")
+        return symbol
+
+
+async def _form(request: Request) -> Form:
+    try:
+        return Form.parse(await read_body(request, MAX_FORM_BYTES))
+    except BodyTooLarge as exc:
+        raise Refusal(str(exc), 413) from None
+
+
+def _endpoint(
+    handler: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except Refusal as exc:
+            return error(str(exc), exc.status)
+        except (FormError, BackendError) as exc:
+            return error(str(exc))
+
+    return endpoint
+
+
+def tradingview_routes(api: TradingViewApi) -> list[Route]:
+    market = api.market
+
+    async def config(request: Request) -> Response:
+        api.claims(request)
+        return ok(CONFIG)
+
+    async def accounts(request: Request) -> Response:
+        claims = api.claims(request)
+        found = await api.visible_accounts(claims)
+        if not found:
+            return error("No trading account is linked to this login for these brokers.")
+        return ok([mapping.account_json(account, claims.is_verified) for account in found])
+
+    async def instruments(request: Request) -> Response:
+        session = await api.session(request, request.path_params["account_id"])
+        return ok(
+            [
+                mapping.instrument_json(symbol, api.backend.pip_value(symbol, session.account))
+                for symbol in market.symbols_by_id.values()
+            ]
+        )
+
+    async def state(request: Request) -> Response:
+        session = await api.session(request, request.path_params["account_id"])
+        digits = session.balance.money_digits
+        unrealized = sum(
+            api.backend.position_pnl(position, session.account)
+            for position in session.positions.values()
+            if position.status is PositionStatus.OPEN
+        )
+        balance = session.balance.balance
+        return ok(
+            {
+                "balance": mapping.money(balance, digits),
+                "unrealizedPl": mapping.money(unrealized, digits),
+                "equity": mapping.money(balance + unrealized, digits),
+            }
+        )
+
+    async def orders(request: Request) -> Response:
+        session = await api.session(request, request.path_params["account_id"])
+        shown = []
+        for order in session.orders.values():
+            symbol = market.symbols_by_id[order.symbol_id]
+            shown.append(mapping.order_json(order, symbol))
+            shown += mapping.order_brackets(order, symbol)
+        for position in session.positions.values():
+            symbol = market.symbols_by_id[position.symbol_id]
+            origin = session.bracket_origin.get(position.position_id)
+            shown += mapping.position_brackets(position, symbol, origin)
+        return ok(shown)
+
+    async def orders_history(request: Request) -> Response:
+        session = await api.session(request, request.path_params["account_id"])
+        limit = _max_count(request)
+        history = list(session.order_history.values())[-limit:]
+        return ok([mapping.order_json(o, market.symbols_by_id[o.symbol_id]) for o in history])
+
+    async def positions(request: Request) -> Response:
+        session = await api.session(request, request.path_params["account_id"])
+        shown = []
+        for position in session.positions.values():
+            symbol = market.symbols_by_id[position.symbol_id]
+            is_open = position.status is PositionStatus.OPEN
+            pnl = api.backend.position_pnl(position, session.account) if is_open else 0
+            shown.append(
+                mapping.position_json(position, symbol, mapping.money(pnl, position.money_digits))
+            )
+        return ok(shown)
+
+    async def executions(request: Request) -> Response:
+        session = await api.session(request, request.path_params["account_id"])
+        instrument = request.query_params.get("instrument")
+        if not instrument:
+            raise Refusal("The instrument parameter is required.")
+        symbol = api.symbol(instrument)
+        deals = [d for d in session.deals.values() if d.symbol_id == symbol.symbol_id]
+        return ok([mapping.execution_json(d, symbol) for d in deals[-_max_count(request) :]])
+
+    async def place_order(request: Request) -> Response:
+        session = await api.session(request, request.path_params["account_id"])
+        form = await _form(request)
+        request_id = request.query_params.get("requestId")
+        if request_id and request_id in session.request_ids:
+            return ok({"orderId": str(session.request_ids[request_id])})
+        symbol = api.symbol(form.text("instrument"))
+        kind = form.choice("type", mapping.ORDER_TYPE_BY_NAME)
+        new_order = NewOrder(
+            symbol_id=symbol.symbol_id,
+            side=form.choice("side", mapping.SIDE_BY_NAME),
+            volume=mapping.volume_of(form.number("qty"), symbol),
+            order_type=kind,
+            limit_price=form.number("limitPrice") if kind in _LIMIT_TYPES else None,
+            stop_price=form.number("stopPrice") if kind in _STOP_TYPES else None,
+            stop_loss=form.optional_number("stopLoss"),
+            take_profit=form.optional_number("takeProfit"),
+            client_order_id=request_id,
+        )
+        placed = await api.backend.place_order(session.account.ctid_trader_account_id, new_order)
+        if placed.status is OrderStatus.REJECTED:
+            raise Refusal(placed.reject_reason or "The order was rejected.")
+        if request_id:
+            session.remember_request(request_id, placed.order_id)
+        return ok({"orderId": str(placed.order_id)})
+
+    async def modify_order(request: Request) -> Response:
+        session = await api.session(request, request.path_params["account_id"])
+        form = await _form(request)
+        account_id = session.account.ctid_trader_account_id
+        order_id = _order_id(request.path_params["order_id"])
+        order = session.orders.get(order_id)
+        if order is None or order.status is not OrderStatus.ACCEPTED:
+            raise Refusal("The order is no longer working and cannot be modified.")
+        symbol = market.symbols_by_id[order.symbol_id]
+        await api.backend.amend_order(
+            account_id,
+            order_id,
+            volume=mapping.volume_of(form.number("qty"), symbol),
+            limit_price=form.optional_number("limitPrice") or order.limit_price,
+            stop_price=form.optional_number("stopPrice") or order.stop_price,
+            stop_loss=form.optional_number("stopLoss"),
+            take_profit=form.optional_number("takeProfit"),
+        )
+        return ok()
+
+    async def cancel_order(request: Request) -> Response:
+        session = await api.session(request, request.path_params["account_id"])
+        account_id = session.account.ctid_trader_account_id
+        order_id = _order_id(request.path_params["order_id"])
+        await api.backend.cancel_order(account_id, order_id)
+        return ok()
+
+    async def modify_position(request: Request) -> Response:
+        session = await api.session(request, request.path_params["account_id"])
+        form = await _form(request)
+        position_id = _order_id(request.path_params["position_id"])
+        await api.backend.amend_position_protection(
+            session.account.ctid_trader_account_id,
+            position_id,
+            stop_loss=form.optional_number("stopLoss"),
+            take_profit=form.optional_number("takeProfit"),
+        )
+        return ok()
+
+    async def close_position(request: Request) -> Response:
+        session = await api.session(request, request.path_params["account_id"])
+        form = await _form(request)
+        position_id = _order_id(request.path_params["position_id"])
+        position = session.positions.get(position_id)
+        if position is None or position.status is not PositionStatus.OPEN:
+            raise Refusal("The position is already closed.")
+        symbol = market.symbols_by_id[position.symbol_id]
+        amount = form.optional_number("amount")
+        volume = position.volume if amount is None else mapping.volume_of(amount, symbol)
+        await api.backend.close_position(
+            session.account.ctid_trader_account_id, position_id, volume
+        )
+        return ok()
+
+    async def quotes(request: Request) -> Response:
+        api.claims(request)
+        names = [n for n in request.query_params.get("symbols", "").split(",") if n]
+        if not names:
+            raise Refusal("The symbols parameter is required.")
+        answers: list[dict[str, Any]] = []
+        for name in names[:200]:
+            symbol = market.symbols_by_name.get(name)
+            spot = market.spots.get(symbol.symbol_id) if symbol else None
+            if symbol is None or spot is None:
+                answers.append({"s": "error", "n": name, "errmsg": "Unknown symbol."})
+            else:
+                answers.append({"s": "ok", "n": name, "v": mapping.quote_json(spot, symbol)})
+        return ok(answers)
+
+    async def depth(request: Request) -> Response:
+        api.claims(request)
+        symbol = api.symbol(request.query_params.get("symbol", ""))
+        spot = market.spots.get(symbol.symbol_id)
+        if spot is None:
+            raise Refusal(f"There is no price for {symbol.name} yet.")
+        bid, ask = mapping.price(spot.bid, symbol), mapping.price(spot.ask, symbol)
+        tick = 10.0**-symbol.digits
+        lot = symbol.lot_size / 100
+        return ok(
+            {
+                "asks": [[round(ask + i * tick, symbol.digits), lot * (i + 1)] for i in range(5)],
+                "bids": [[round(bid - i * tick, symbol.digits), lot * (i + 1)] for i in range(5)][
+                    ::-1
+                ],
+            }
+        )
+
+    prefix = "/accounts/{account_id}"
+    table: list[tuple[str, Callable[[Request], Awaitable[Response]], str]] = [
+        ("/config", config, "GET"),
+        ("/accounts", accounts, "GET"),
+        (f"{prefix}/instruments", instruments, "GET"),
+        (f"{prefix}/state", state, "GET"),
+        (f"{prefix}/orders", orders, "GET"),
+        (f"{prefix}/orders", place_order, "POST"),
+        (f"{prefix}/orders/{{order_id}}", modify_order, "PUT"),
+        (f"{prefix}/orders/{{order_id}}", cancel_order, "DELETE"),
+        (f"{prefix}/ordersHistory", orders_history, "GET"),
+        (f"{prefix}/positions", positions, "GET"),
+        (f"{prefix}/positions/{{position_id}}", modify_position, "PUT"),
+        (f"{prefix}/positions/{{position_id}}", close_position, "DELETE"),
+        (f"{prefix}/executions", executions, "GET"),
+        ("/quotes", quotes, "GET"),
+        ("/depth", depth, "GET"),
+    ]
+    return [
+        Route(path, _endpoint(handler), methods=[method], name=f"{method} {path}")
+        for path, handler, method in table
+    ]
+
+
+def _max_count(request: Request) -> int:
+    text = request.query_params.get("maxCount", "")
+    return int(text) if text.isdigit() and int(text) > 0 else 1000
+
+
+def _order_id(text: str) -> int:
+    if not text.isdigit():
+        raise Refusal("There is no such order or position.")
+    return int(text)

@@ -1,0 +1,1 @@
+"""The trading backend port (shaped after cTrader) and its implementations."""

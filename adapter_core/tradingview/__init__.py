@@ -1,0 +1,1 @@
+"""TradingView's side of the adapter: its units, shapes and the trading rules it expects."""

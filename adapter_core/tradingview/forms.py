@@ -1,0 +1,66 @@
+"""TradingView's form-encoded bodies, read strictly: every bad field is a sentence, not a 500."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import TypeVar
+from urllib.parse import parse_qsl
+
+T = TypeVar("T")
+
+MAX_FORM_BYTES = 16 * 1024
+
+
+class FormError(ValueError):
+    """A field is missing or malformed; str() is shown to the trader."""
+
+
+class Form:
+    """Fields of a form body or query string; each field may appear once."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self._fields: dict[str, str] = {}
+        for name, value in pairs:
+            if name in self._fields:
+                raise FormError(f"The field {name} was sent more than once.")
+            self._fields[name] = value
+
+    @classmethod
+    def parse(cls, body: bytes) -> Form:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise FormError("The request body is not UTF-8 text.") from None
+        return cls(parse_qsl(text, keep_blank_values=True))
+
+    def __contains__(self, name: str) -> bool:
+        return bool(self._fields.get(name, "").strip())
+
+    def text(self, name: str) -> str:
+        value = self._fields.get(name, "").strip()
+        if not value:
+            raise FormError(f"The field {name} is required.")
+        return value
+
+    def optional_text(self, name: str) -> str | None:
+        return self.text(name) if name in self else None
+
+    def number(self, name: str) -> float:
+        text = self.text(name)
+        try:
+            value = float(text)
+        except ValueError:
+            raise FormError(f"{name} must be a number, not {text[:32]!r}.") from None
+        if not math.isfinite(value) or value <= 0:
+            raise FormError(f"{name} must be a positive number.")
+        return value
+
+    def optional_number(self, name: str) -> float | None:
+        return self.number(name) if name in self else None
+
+    def choice(self, name: str, choices: Mapping[str, T]) -> T:
+        value = self.text(name)
+        if value not in choices:
+            raise FormError(f"{name} must be one of {', '.join(sorted(choices))}.")
+        return choices[value]

@@ -1,0 +1,286 @@
+"""cTrader units and objects → TradingView's JSON shapes (and quantities back).
+
+TradingView quantities are lots (the instrument declares `lotSize`), prices are plain numbers,
+times are Unix seconds. Brackets (stop-loss, take-profit) are fields in cTrader but separate
+child orders in TradingView; their ids derive from the order that carried them, so they keep
+their id when that order fills and the brackets move onto the position.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapter_core.backend.model import (
+    PRICE_SCALE,
+    Deal,
+    Order,
+    OrderStatus,
+    OrderType,
+    Position,
+    PositionStatus,
+    Spot,
+    Symbol,
+    SymbolCategory,
+    TraderAccount,
+    TradeSide,
+)
+
+JSON = dict[str, Any]
+SIDES = {TradeSide.BUY: "buy", TradeSide.SELL: "sell"}
+SIDE_BY_NAME = {name: side for side, name in SIDES.items()}
+ORDER_TYPES = {
+    OrderType.MARKET: "market",
+    OrderType.LIMIT: "limit",
+    OrderType.STOP: "stop",
+    OrderType.STOP_LIMIT: "stoplimit",
+}
+ORDER_TYPE_BY_NAME = {name: kind for kind, name in ORDER_TYPES.items()}
+STATUSES = {
+    OrderStatus.ACCEPTED: "working",
+    OrderStatus.FILLED: "filled",
+    OrderStatus.REJECTED: "rejected",
+    OrderStatus.EXPIRED: "cancelled",
+    OrderStatus.CANCELLED: "cancelled",
+}
+INSTRUMENT_TYPES = {
+    SymbolCategory.FOREX: "forex",
+    SymbolCategory.METAL: "cfd",
+    SymbolCategory.INDEX: "cfd",
+    SymbolCategory.CRYPTO: "crypto",
+}
+STOP_LOSS_SUFFIX = "-sl"
+TAKE_PROFIT_SUFFIX = "-tp"
+CURRENCY_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CHF": "₣"}
+
+
+def lots(volume: int, symbol: Symbol) -> float:
+    return round(volume / symbol.lot_size, 8)
+
+
+def volume_of(quantity: float, symbol: Symbol) -> int:
+    """Lots → cTrader volume (hundredths of a unit), rounded to the nearest whole cent."""
+    return round(quantity * symbol.lot_size)
+
+
+def money(amount: int, money_digits: int) -> float:
+    return float(amount) / 10.0**money_digits
+
+
+def price(value: int, symbol: Symbol) -> float:
+    return round(value / PRICE_SCALE, symbol.digits)
+
+
+def account_json(account: TraderAccount, is_verified: bool) -> JSON:
+    return {
+        "id": str(account.ctid_trader_account_id),
+        "name": f"{account.broker_name} {account.trader_login}",
+        "type": "live" if account.is_live else "demo",
+        "currency": account.deposit_currency,
+        "currencySign": CURRENCY_SIGNS.get(account.deposit_currency, account.deposit_currency),
+        "isVerified": is_verified,
+        "config": ACCOUNT_FLAGS,
+    }
+
+
+ACCOUNT_FLAGS: JSON = {
+    "supportMarketOrders": True,
+    "supportLimitOrders": True,
+    "supportStopOrders": True,
+    "supportStopLimitOrders": True,
+    "supportTrailingStop": False,
+    "supportModifyOrderPrice": True,
+    "supportEditAmount": True,
+    "supportModifyBrackets": True,
+    "supportOrderBrackets": True,
+    "supportMarketBrackets": True,
+    "supportPositionBrackets": True,
+    "supportPositions": True,
+    "supportMultiposition": True,
+    "supportClosePosition": True,
+    "supportPartialClosePosition": True,
+    "supportReversePosition": False,
+    "supportNativeReversePosition": False,
+    "supportPLUpdate": True,
+    "supportOrdersHistory": True,
+    "supportExecutions": True,
+    "supportLevel2Data": True,
+    "supportDOM": True,
+    "supportLogout": True,
+    "supportBalances": False,
+    "supportLeverage": False,
+    "supportPlaceOrderPreview": False,
+    "supportModifyOrderPreview": False,
+}
+"""What the adapter implements, and nothing more: TradingView offers exactly these."""
+
+
+def instrument_json(symbol: Symbol, pip_value: float) -> JSON:
+    return {
+        "name": symbol.name,
+        "description": symbol.description,
+        "type": INSTRUMENT_TYPES[symbol.category],
+        "minTick": 10.0**-symbol.digits,
+        "pipSize": symbol.pip_size,
+        "pipValue": round(pip_value, 6),
+        "lotSize": symbol.lot_size / 100,
+        "minQty": lots(symbol.min_volume, symbol),
+        "maxQty": lots(symbol.max_volume, symbol),
+        "qtyStep": lots(symbol.step_volume, symbol),
+        "marginRate": symbol.margin_rate,
+        "hasQuotes": True,
+    }
+
+
+def order_json(order: Order, symbol: Symbol) -> JSON:
+    shown: JSON = {
+        "id": str(order.order_id),
+        "instrument": symbol.name,
+        "qty": lots(order.volume, symbol),
+        "side": SIDES[order.side],
+        "type": ORDER_TYPES[order.order_type],
+        "status": STATUSES[order.status],
+        "lastModified": order.last_update_ms // 1000,
+    }
+    if order.limit_price is not None:
+        shown["limitPrice"] = order.limit_price
+    if order.stop_price is not None:
+        shown["stopPrice"] = order.stop_price
+    if order.executed_volume:
+        shown["filledQty"] = lots(order.executed_volume, symbol)
+    if order.execution_price is not None:
+        shown["avgPrice"] = order.execution_price
+    if order.stop_loss is not None:
+        shown["stopLoss"] = order.stop_loss
+    if order.take_profit is not None:
+        shown["takeProfit"] = order.take_profit
+    if order.status is OrderStatus.REJECTED and order.reject_reason:
+        shown["message"] = {"text": order.reject_reason, "type": "error"}
+    return shown
+
+
+def _bracket(
+    bracket_id: str,
+    symbol: Symbol,
+    side: TradeSide,
+    volume: int,
+    kind: str,
+    level: float,
+    status: str,
+    parent: tuple[str, str],
+) -> JSON:
+    return {
+        "id": bracket_id,
+        "instrument": symbol.name,
+        "qty": lots(volume, symbol),
+        "side": SIDES[side.opposite],
+        "type": kind,
+        "limitPrice" if kind == "limit" else "stopPrice": level,
+        "status": status,
+        "parentId": parent[0],
+        "parentType": parent[1],
+    }
+
+
+def order_brackets(order: Order, symbol: Symbol) -> list[JSON]:
+    """The inactive stop-loss and take-profit children of a working entry order."""
+    if order.status is not OrderStatus.ACCEPTED or order.closing_order:
+        return []
+    parent = (str(order.order_id), "order")
+    children = []
+    if order.stop_loss is not None:
+        children.append(
+            _bracket(
+                f"{order.order_id}{STOP_LOSS_SUFFIX}",
+                symbol,
+                order.side,
+                order.volume,
+                "stop",
+                order.stop_loss,
+                "inactive",
+                parent,
+            )
+        )
+    if order.take_profit is not None:
+        children.append(
+            _bracket(
+                f"{order.order_id}{TAKE_PROFIT_SUFFIX}",
+                symbol,
+                order.side,
+                order.volume,
+                "limit",
+                order.take_profit,
+                "inactive",
+                parent,
+            )
+        )
+    return children
+
+
+def bracket_base(position_id: int, origin: int | None) -> str:
+    """Ids of a position's brackets: those of the order that opened it, if it carried any."""
+    return str(origin) if origin is not None else f"p{position_id}"
+
+
+def position_brackets(position: Position, symbol: Symbol, origin: int | None) -> list[JSON]:
+    if position.status is not PositionStatus.OPEN:
+        return []
+    base = bracket_base(position.position_id, origin)
+    parent = (str(position.position_id), "position")
+    children = []
+    if position.stop_loss is not None:
+        children.append(
+            _bracket(
+                f"{base}{STOP_LOSS_SUFFIX}",
+                symbol,
+                position.side,
+                position.volume,
+                "stop",
+                position.stop_loss,
+                "working",
+                parent,
+            )
+        )
+    if position.take_profit is not None:
+        children.append(
+            _bracket(
+                f"{base}{TAKE_PROFIT_SUFFIX}",
+                symbol,
+                position.side,
+                position.volume,
+                "limit",
+                position.take_profit,
+                "working",
+                parent,
+            )
+        )
+    return children
+
+
+def position_json(position: Position, symbol: Symbol, unrealized_pl: float) -> JSON:
+    is_open = position.status is PositionStatus.OPEN
+    return {
+        "id": str(position.position_id),
+        "instrument": symbol.name,
+        "qty": lots(position.volume, symbol) if is_open else 0,
+        "side": SIDES[position.side],
+        "avgPrice": position.price,
+        "unrealizedPl": round(unrealized_pl, 2) if is_open else 0,
+    }
+
+
+def execution_json(deal: Deal, symbol: Symbol) -> JSON:
+    return {
+        "id": str(deal.deal_id),
+        "instrument": symbol.name,
+        "price": deal.execution_price,
+        "time": deal.execution_timestamp_ms // 1000,
+        "qty": lots(deal.volume, symbol),
+        "side": SIDES[deal.side],
+        "orderId": str(deal.order_id),
+        "positionId": str(deal.position_id),
+        "isClose": deal.is_closing,
+    }
+
+
+def quote_json(spot: Spot, symbol: Symbol) -> JSON:
+    return {"ask": price(spot.ask, symbol), "bid": price(spot.bid, symbol)}
