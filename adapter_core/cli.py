@@ -6,6 +6,7 @@ import argparse
 import logging
 import re
 import sys
+import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -45,6 +46,20 @@ def duration(text: str) -> int:
     if not match or int(match[1]) == 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 30d, 12h or 90s")
     return int(match[1]) * _UNIT_SECONDS[match[2]]
+
+
+def _origin(text: str) -> str:
+    """scheme://host[:port], nothing more: the form browsers send in the Origin header."""
+    parts = urllib.parse.urlsplit(text)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or text != f"{parts.scheme}://{parts.netloc}"
+    ):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an origin such as https://tv.example-broker.com"
+        )
+    return text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -89,6 +104,15 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_TTL_SECONDS,
         metavar="DURATION",
         help="lifetime of minted tokens, e.g. 30d, 12h, 90s (default: 30d)",
+    )
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        type=_origin,
+        metavar="ORIGIN",
+        help="a browser origin allowed besides https://*.tradingview.com (repeatable), "
+        "e.g. https://tv.example-broker.com",
     )
     serve.add_argument(
         "--demo",
@@ -163,7 +187,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         sock = bind_socket(args.host, args.port)
         adapter = open_headless(options)
-        app = headless_app(adapter, demo_crm=args.demo)
+        app = headless_app(adapter, demo_crm=args.demo, cors_origins=args.cors_origin)
 
         def announce(url: str) -> None:
             print(_banner(adapter, url, data_dir), flush=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from starlette.applications import Starlette
 
 from adapter_core.api.app import BackgroundJob, create_app
 from adapter_core.api.demo_crm import demo_crm_routes
+from adapter_core.api.openapi import openapi_route
 from adapter_core.backend.simulated.backend import SimulatedBackend
 from adapter_core.broker_auth import (
     SECRET_ENV_VAR,
@@ -127,11 +129,13 @@ def open_headless(options: HeadlessOptions) -> HeadlessAdapter:
     return HeadlessAdapter(services, background, origin, secret_file, keys_created)
 
 
-def headless_app(adapter: HeadlessAdapter, *, demo_crm: bool) -> Starlette:
+def headless_app(
+    adapter: HeadlessAdapter, *, demo_crm: bool, cors_origins: Sequence[str] = ()
+) -> Starlette:
     """The whole HTTP surface over the simulated cTrader backend (the embedded default)."""
     backend = SimulatedBackend()
-    trading = TradingStack(backend, adapter.services)
-    routes = trading.routes()
+    trading = TradingStack(backend, adapter.services, ("demo-crm",) if demo_crm else ())
+    routes = [*trading.routes(), openapi_route(demo_crm)]
     if demo_crm:
         routes += demo_crm_routes(adapter.services, backend)
     return create_app(
@@ -139,4 +143,5 @@ def headless_app(adapter: HeadlessAdapter, *, demo_crm: bool) -> Starlette:
         extra_routes=routes,
         background=adapter.background,
         hooks=[trading.running],
+        cors_origins=cors_origins,
     )

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from adapter_core.broker_auth import BrokerSecrets
+from adapter_core.events import EventHub
 from adapter_core.revocation import RevocationList
 from adapter_core.store.base import TokenStore
 from adapter_core.tokens.codec import TokenCodec
@@ -24,3 +25,4 @@ class AdapterServices:
     revocations: RevocationList
     clock: Callable[[], float] = time.time
     started_at: float = field(default_factory=time.time)
+    events: EventHub = field(default_factory=EventHub)

@@ -150,7 +150,7 @@ class SessionRegistry:
         return len(self._sessions)
 
     def add_listener(self, listener: Callable[[str, TraderSession], None]) -> None:
-        """`listener(kind, session)` for kind in opened, closed."""
+        """`listener(kind, session)` for kind in opened, activity (every request), closed."""
         self._listeners.append(listener)
 
     def on_backend_event(self, event: BackendEvent) -> None:
@@ -183,6 +183,8 @@ class SessionRegistry:
                     del self._opening[key]
             session = await asyncio.shield(pending)
         session.touch(client_address, user_agent, self._clock())
+        for listener in self._listeners:
+            listener("activity", session)
         return session
 
     async def _open(
@@ -235,6 +237,14 @@ class SessionRegistry:
     def all_sessions(self) -> list[TraderSession]:
         return list(self._sessions.values())
 
+    def token_ids(self) -> frozenset[bytes]:
+        """Tokens that have at least one trader session."""
+        return frozenset(self._by_token)
+
+    def sessions_on_account(self, account_id: int) -> frozenset[bytes]:
+        """Tokens with a trader session on the account."""
+        return frozenset(key.token_id for key in self._by_account.get(account_id, ()))
+
     def close_token(self, token_id: bytes) -> int:
         """Remove every session of the token and drop their caches; returns how many."""
         keys = self._by_token.pop(token_id, set())
@@ -249,18 +259,16 @@ class SessionRegistry:
                 listener("closed", session)
         return len(keys)
 
-    async def on_revoked(self, claims: TokenClaims) -> None:
-        """Revocation listener: /logout step 5."""
-        self.close_token(claims.token_id)
-
-    def sweep(self) -> int:
-        """Close sessions of expired tokens and prune every cache; returns sessions closed."""
+    def sweep(self) -> list[TokenClaims]:
+        """Close the sessions of expired tokens and prune every cache; returns those tokens."""
         now = self._clock()
         expired = {
-            session.claims.token_id
+            session.claims.token_id: session.claims
             for session in self._sessions.values()
             if session.claims.expires_at <= now
         }
         for session in self._sessions.values():
             session.prune(now)
-        return sum(self.close_token(token_id) for token_id in expired)
+        for token_id in expired:
+            self.close_token(token_id)
+        return list(expired.values())

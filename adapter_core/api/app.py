@@ -12,6 +12,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -24,6 +25,9 @@ from adapter_core.services import AdapterServices
 log = logging.getLogger(__name__)
 
 REVOCATION_PURGE_INTERVAL = 3600.0
+TRADINGVIEW_ORIGINS = r"https://([a-z0-9-]+\.)*tradingview\.com"
+"""TradingView calls from www.tradingview.com and its other subdomains, over HTTPS only."""
+PREFLIGHT_MAX_AGE = 3600
 BackgroundJob = Callable[[], Coroutine[Any, Any, None]]
 LifespanHook = Callable[[], AbstractAsyncContextManager[None]]
 
@@ -60,11 +64,13 @@ def create_app(
     extra_routes: Sequence[BaseRoute] = (),
     background: Sequence[BackgroundJob] = (),
     hooks: Sequence[LifespanHook] = (),
+    cors_origins: Sequence[str] = (),
 ) -> Starlette:
     """The adapter app.
 
     `hooks` are entered in order before the first request is served and left in reverse at
     shutdown; `background` jobs run for the app's lifetime and are cancelled at shutdown.
+    Browsers on TradingView's origins (and `cors_origins`) may call every endpoint.
     """
 
     @contextlib.asynccontextmanager
@@ -84,7 +90,17 @@ def create_app(
 
     return Starlette(
         routes=[*broker_routes(services), *extra_routes],
-        middleware=[Middleware(AccessLogMiddleware)],
+        middleware=[
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(cors_origins),
+                allow_origin_regex=TRADINGVIEW_ORIGINS,
+                allow_methods=["GET", "POST", "PUT", "DELETE"],
+                allow_headers=["Authorization", "Content-Type"],
+                max_age=PREFLIGHT_MAX_AGE,
+            ),
+            Middleware(AccessLogMiddleware),
+        ],
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},
         lifespan=lifespan,
     )

@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from adapter_core.api.envelope import error, ok
 from adapter_core.api.requests import BodyTooLarge, CredentialError, bearer_credential, read_body
+from adapter_core.events import token_summary
 from adapter_core.revocation import RevokeOutcome
 from adapter_core.services import AdapterServices
 from adapter_core.store.base import IssuedToken, StoreUnavailable
@@ -46,6 +47,7 @@ def broker_routes(services: AdapterServices) -> list[Route]:
             await services.store.record_issued(IssuedToken(minted.claims, minted.key_id))
         except StoreUnavailable:
             return error("The token could not be recorded, so none was issued. Try again.", 503)
+        services.events.publish("token.issued", token_summary(minted.claims))
         return ok(minted.token)
 
     async def logout(request: Request) -> Response:

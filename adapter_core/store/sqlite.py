@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adapter_core.store.base import IssuedToken, StoreUnavailable
+from adapter_core.store import sqlite_queries as queries
+from adapter_core.store.base import IssuedToken, StoreUnavailable, TokenQuery, TokenRecord
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ CREATE TABLE IF NOT EXISTS issued_tokens (
     key_id INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS issued_tokens_by_user ON issued_tokens (user_id);
+CREATE INDEX IF NOT EXISTS issued_tokens_by_issue ON issued_tokens (issued_at);
+CREATE INDEX IF NOT EXISTS issued_tokens_by_expiry ON issued_tokens (expires_at);
 CREATE TABLE IF NOT EXISTS revocations (
     token_id BLOB PRIMARY KEY,
     revoked_at INTEGER NOT NULL,
@@ -89,6 +92,8 @@ class SqliteTokenStore:
             self._migrate()
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open the token store {path}: {exc}") from exc
+        self._reader: sqlite3.Connection | None = None
+        self._reader_lock = threading.Lock()
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._writer = threading.Thread(target=self._write_loop, name="token-store", daemon=True)
         self._writer.start()
@@ -185,6 +190,34 @@ class SqliteTokenStore:
 
         return bool(await self._submit(insert))
 
+    async def _read(self, reader: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run a read on the reader connection in a worker thread: WAL lets it overlap writes."""
+        if self._closed:
+            raise StoreUnavailable("the token store is closed")
+
+        def run() -> Any:
+            with self._reader_lock:
+                if self._reader is None:
+                    self._reader = _connect(self._path)
+                return reader(self._reader)
+
+        try:
+            return await asyncio.to_thread(run)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"the token store could not be read: {exc}") from exc
+
+    async def query_issued(self, query: TokenQuery) -> tuple[int, list[TokenRecord]]:
+        result: tuple[int, list[TokenRecord]] = await self._read(
+            lambda connection: queries.query_issued(connection, query)
+        )
+        return result
+
+    async def issued_token(self, token_id: bytes) -> TokenRecord | None:
+        record: TokenRecord | None = await self._read(
+            lambda connection: queries.issued_token(connection, token_id)
+        )
+        return record
+
     def load_revocations(self, now: int) -> dict[bytes, int]:
         reader = _connect(self._path)
         try:
@@ -210,3 +243,6 @@ class SqliteTokenStore:
         self._jobs.put(None)
         await asyncio.to_thread(self._writer.join)
         self._connection.close()
+        with self._reader_lock:
+            if self._reader is not None:
+                self._reader.close()

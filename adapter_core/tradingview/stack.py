@@ -1,4 +1,7 @@
-"""Everything the TradingView API runs on: the backend, the market board and trader sessions."""
+"""Everything the TradingView and admin APIs run on: backend, market board, trader sessions.
+
+It also turns what happens to tokens and sessions into events for the admin event stream.
+"""
 
 from __future__ import annotations
 
@@ -10,30 +13,66 @@ from dataclasses import dataclass, field
 
 from starlette.routing import BaseRoute
 
+from adapter_core.admin.sessions_view import SessionsView
+from adapter_core.api.admin import AdminApi, admin_routes
 from adapter_core.api.tradingview import TradingViewApi, tradingview_routes
 from adapter_core.backend.port import TradingBackend
+from adapter_core.events import token_summary
 from adapter_core.services import AdapterServices
-from adapter_core.sessions import SessionRegistry
+from adapter_core.sessions import SessionRegistry, TraderSession
+from adapter_core.tokens.claims import TokenClaims
 from adapter_core.tradingview.market import MarketBoard
 
 log = logging.getLogger(__name__)
 SWEEP_INTERVAL = 30.0
+_SESSION_EVENTS = {"opened": "session.opened", "closed": "session.closed"}
 
 
 @dataclass
 class TradingStack:
     backend: TradingBackend
     services: AdapterServices
+    capabilities: tuple[str, ...] = ()
+    """Extra capabilities to announce in /admin/info (e.g. the demo CRM)."""
     market: MarketBoard = field(default_factory=MarketBoard)
     sessions: SessionRegistry = field(init=False)
 
     def __post_init__(self) -> None:
         self.sessions = SessionRegistry(self.backend, self.services.clock)
-        self.services.revocations.add_listener(self.sessions.on_revoked)
+        self.services.revocations.add_listener(self._on_revoked)
+        self.sessions.add_listener(self._on_session)
 
     def routes(self) -> list[BaseRoute]:
         api = TradingViewApi(self.services, self.backend, self.sessions, self.market)
-        return list(tradingview_routes(api))
+        admin = AdminApi(
+            self.services,
+            self.backend,
+            self.sessions,
+            self.market,
+            SessionsView(self.services.store, self.sessions),
+            ("tradingview", "admin", "events", *self.capabilities),
+        )
+        return [*tradingview_routes(api), *admin_routes(admin)]
+
+    async def _on_revoked(self, claims: TokenClaims) -> None:
+        closed = self.sessions.close_token(claims.token_id)
+        self.services.events.publish(
+            "token.logged_out", {**token_summary(claims), "sessionsClosed": closed}
+        )
+
+    def _on_session(self, kind: str, session: TraderSession) -> None:
+        data = {
+            "tokenId": session.claims.token_id_hex,
+            "userId": session.claims.user_id,
+            "accountId": session.account.ctid_trader_account_id,
+            "lastActivity": session.last_activity,
+            "requestCount": session.request_count,
+        }
+        events = self.services.events
+        if kind == "activity":
+            events.publish_activity(session.claims.token_id_hex, data)
+        else:
+            events.publish(_SESSION_EVENTS[kind], data)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -49,6 +88,7 @@ class TradingStack:
             finally:
                 sweeper.cancel()
                 await asyncio.gather(sweeper, return_exceptions=True)
+                self.services.events.close()
         finally:
             unsubscribe_sessions()
             unsubscribe_market()
@@ -57,6 +97,5 @@ class TradingStack:
     async def _sweep_forever(self) -> None:
         while True:
             await asyncio.sleep(SWEEP_INTERVAL)
-            closed = self.sessions.sweep()
-            if closed:
-                log.info("closed %d trader sessions of expired tokens", closed)
+            for claims in self.sessions.sweep():
+                self.services.events.publish("token.expired", token_summary(claims))

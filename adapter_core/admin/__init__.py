@@ -1,0 +1,1 @@
+"""Operator-facing views of the adapter: token states, session listings, the event stream."""
