@@ -24,6 +24,7 @@ from adapter_core.backend.model import (
 )
 from adapter_core.backend.port import BackendEvent, ExecutionEvent, TradingBackend
 from adapter_core.tokens.claims import TokenClaims
+from adapter_core.tradingview.brackets import BracketBook
 
 FINAL_ORDER_RETENTION = 300.0
 """TradingView notices fills and cancels by seeing final orders in /orders (at least 60 s)."""
@@ -56,8 +57,7 @@ class TraderSession:
     deals: dict[int, Deal] = field(default_factory=dict)
     ended_at: dict[int, float] = field(default_factory=dict)
     """When an order reached a final status or a position closed, by id, for retention."""
-    bracket_origin: dict[int, int] = field(default_factory=dict)
-    """Position id → the order whose brackets it inherited, so bracket ids stay stable."""
+    brackets: BracketBook = field(default_factory=BracketBook)
     request_ids: dict[str, int] = field(default_factory=dict)
     """TradingView's requestId → the order it placed: placing twice places once."""
 
@@ -74,33 +74,33 @@ class TraderSession:
     def apply(self, event: ExecutionEvent, now: float) -> None:
         if event.balance is not None:
             self.balance = event.balance
-        if event.order is not None:
-            self._apply_order(event.order, now)
-        if event.position is not None:
-            self._apply_position(event.position, now)
+        fired = None
+        if event.order is not None and self._apply_order(event.order, now):
+            fired = self.brackets.on_order(event.order, now)
+        if event.position is not None and self._apply_position(event.position, now):
+            self.brackets.on_position(event.position, fired, now)
         if event.deal is not None:
-            deal = event.deal
-            self.deals[deal.deal_id] = deal
-            opener = self.orders.get(deal.order_id)
-            if not deal.is_closing and opener is not None:
-                self.bracket_origin.setdefault(deal.position_id, opener.order_id)
+            self.deals[event.deal.deal_id] = event.deal
 
-    def _apply_position(self, position: Position, now: float) -> None:
+    def _apply_position(self, position: Position, now: float) -> bool:
+        """Keep the newer copy; False if the cache already holds a newer one."""
         known = self.positions.get(position.position_id)
         if known is not None and known.last_update_ms > position.last_update_ms:
-            return
+            return False
         self.positions[position.position_id] = position
         if position.status is PositionStatus.CLOSED:
             self.ended_at.setdefault(-position.position_id, now)
+        return True
 
-    def _apply_order(self, order: Order, now: float) -> None:
+    def _apply_order(self, order: Order, now: float) -> bool:
         known = self.orders.get(order.order_id)
         if known is not None and known.last_update_ms > order.last_update_ms:
-            return
+            return False
         self.orders[order.order_id] = order
         if order.status.is_final:
             self.order_history[order.order_id] = order
             self.ended_at.setdefault(order.order_id, now)
+        return True
 
     def remember_request(self, request_id: str, order_id: int) -> None:
         if len(self.request_ids) >= MAX_REQUEST_IDS:
@@ -125,7 +125,7 @@ class TraderSession:
         ]:
             del self.positions[position_id]
             self.ended_at.pop(-position_id, None)
-            self.bracket_origin.pop(position_id, None)
+        self.brackets.prune(now, FINAL_ORDER_RETENTION)
 
     @property
     def working_orders(self) -> Iterator[Order]:
@@ -220,6 +220,7 @@ class SessionRegistry:
             order_history={o.order_id: o for o in history},
             deals={d.deal_id: d for d in deals},
         )
+        session.brackets.load(orders, positions, history, deals, now)
         for event in buffered:
             session.apply(event, now)
         if claims.expires_at <= now:

@@ -171,7 +171,8 @@ def admin_routes(api: AdminApi) -> list[Route]:
                 mapping.order_json(o, symbols[o.symbol_id]) for o in session.orders.values()
             ]
             summary["deals"] = [
-                mapping.execution_json(d, symbols[d.symbol_id]) for d in session.deals.values()
+                mapping.execution_json(d, symbols[d.symbol_id], str(d.order_id))
+                for d in session.deals.values()
             ]
         return ok(row)
 

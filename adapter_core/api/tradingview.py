@@ -174,22 +174,29 @@ def tradingview_routes(api: TradingViewApi) -> list[Route]:
 
     async def orders(request: Request) -> Response:
         session = await api.session(request, request.path_params["account_id"])
-        shown = []
-        for order in session.orders.values():
-            symbol = market.symbols_by_id[order.symbol_id]
-            shown.append(mapping.order_json(order, symbol))
-            shown += mapping.order_brackets(order, symbol)
-        for position in session.positions.values():
-            symbol = market.symbols_by_id[position.symbol_id]
-            origin = session.bracket_origin.get(position.position_id)
-            shown += mapping.position_brackets(position, symbol, origin)
+        shown = [
+            mapping.order_json(order, market.symbols_by_id[order.symbol_id])
+            for order in session.orders.values()
+            if order.order_type is not OrderType.STOP_LOSS_TAKE_PROFIT
+        ]
+        shown += [
+            mapping.bracket_json(bracket, market.symbols_by_id[bracket.symbol_id])
+            for bracket in session.brackets.brackets.values()
+        ]
         return ok(shown)
 
     async def orders_history(request: Request) -> Response:
         session = await api.session(request, request.path_params["account_id"])
-        limit = _max_count(request)
-        history = list(session.order_history.values())[-limit:]
-        return ok([mapping.order_json(o, market.symbols_by_id[o.symbol_id]) for o in history])
+        shown = [
+            mapping.order_json(order, market.symbols_by_id[order.symbol_id])
+            for order in session.order_history.values()
+            if order.order_type is not OrderType.STOP_LOSS_TAKE_PROFIT
+        ]
+        shown += [
+            mapping.bracket_json(bracket, market.symbols_by_id[bracket.symbol_id])
+            for bracket in session.brackets.final()
+        ]
+        return ok(shown[-_max_count(request) :])
 
     async def positions(request: Request) -> Response:
         session = await api.session(request, request.path_params["account_id"])
@@ -210,7 +217,13 @@ def tradingview_routes(api: TradingViewApi) -> list[Route]:
             raise Refusal("The instrument parameter is required.")
         symbol = api.symbol(instrument)
         deals = [d for d in session.deals.values() if d.symbol_id == symbol.symbol_id]
-        return ok([mapping.execution_json(d, symbol) for d in deals[-_max_count(request) :]])
+        fired = session.brackets.fired_orders
+        return ok(
+            [
+                mapping.execution_json(d, symbol, fired.get(d.order_id, str(d.order_id)))
+                for d in deals[-_max_count(request) :]
+            ]
+        )
 
     async def place_order(request: Request) -> Response:
         session = await api.session(request, request.path_params["account_id"])

@@ -28,6 +28,8 @@ class OrderType(enum.IntEnum):
     MARKET = 1
     LIMIT = 2
     STOP = 3
+    STOP_LOSS_TAKE_PROFIT = 4
+    """A position's stop loss (stop_price set) or take profit (limit_price set) firing."""
     STOP_LIMIT = 6
 
 

@@ -24,6 +24,7 @@ from adapter_core.backend.model import (
     TraderAccount,
     TradeSide,
 )
+from adapter_core.tradingview.brackets import Bracket
 
 JSON = dict[str, Any]
 SIDES = {TradeSide.BUY: "buy", TradeSide.SELL: "sell"}
@@ -35,6 +36,15 @@ ORDER_TYPES = {
     OrderType.STOP_LIMIT: "stoplimit",
 }
 ORDER_TYPE_BY_NAME = {name: kind for kind, name in ORDER_TYPES.items()}
+"""What TradingView may place; a STOP_LOSS_TAKE_PROFIT order only ever fires from a position."""
+
+
+def _type_name(order: Order) -> str:
+    if order.order_type is OrderType.STOP_LOSS_TAKE_PROFIT:
+        return "stop" if order.stop_price is not None else "limit"
+    return ORDER_TYPES[order.order_type]
+
+
 STATUSES = {
     OrderStatus.ACCEPTED: "working",
     OrderStatus.FILLED: "filled",
@@ -48,8 +58,6 @@ INSTRUMENT_TYPES = {
     SymbolCategory.INDEX: "cfd",
     SymbolCategory.CRYPTO: "crypto",
 }
-STOP_LOSS_SUFFIX = "-sl"
-TAKE_PROFIT_SUFFIX = "-tp"
 CURRENCY_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CHF": "₣"}
 
 
@@ -137,7 +145,7 @@ def order_json(order: Order, symbol: Symbol) -> JSON:
         "instrument": symbol.name,
         "qty": lots(order.volume, symbol),
         "side": SIDES[order.side],
-        "type": ORDER_TYPES[order.order_type],
+        "type": _type_name(order),
         "status": STATUSES[order.status],
         "lastModified": order.last_update_ms // 1000,
     }
@@ -158,102 +166,18 @@ def order_json(order: Order, symbol: Symbol) -> JSON:
     return shown
 
 
-def _bracket(
-    bracket_id: str,
-    symbol: Symbol,
-    side: TradeSide,
-    volume: int,
-    kind: str,
-    level: float,
-    status: str,
-    parent: tuple[str, str],
-) -> JSON:
+def bracket_json(bracket: Bracket, symbol: Symbol) -> JSON:
     return {
-        "id": bracket_id,
+        "id": bracket.bracket_id,
         "instrument": symbol.name,
-        "qty": lots(volume, symbol),
-        "side": SIDES[side.opposite],
-        "type": kind,
-        "limitPrice" if kind == "limit" else "stopPrice": level,
-        "status": status,
-        "parentId": parent[0],
-        "parentType": parent[1],
+        "qty": lots(bracket.volume, symbol),
+        "side": SIDES[bracket.side],
+        "type": "stop" if bracket.is_stop_loss else "limit",
+        "stopPrice" if bracket.is_stop_loss else "limitPrice": bracket.level,
+        "status": bracket.status,
+        "parentId": str(bracket.parent_id),
+        "parentType": bracket.parent_type,
     }
-
-
-def order_brackets(order: Order, symbol: Symbol) -> list[JSON]:
-    """The inactive stop-loss and take-profit children of a working entry order."""
-    if order.status is not OrderStatus.ACCEPTED or order.closing_order:
-        return []
-    parent = (str(order.order_id), "order")
-    children = []
-    if order.stop_loss is not None:
-        children.append(
-            _bracket(
-                f"{order.order_id}{STOP_LOSS_SUFFIX}",
-                symbol,
-                order.side,
-                order.volume,
-                "stop",
-                order.stop_loss,
-                "inactive",
-                parent,
-            )
-        )
-    if order.take_profit is not None:
-        children.append(
-            _bracket(
-                f"{order.order_id}{TAKE_PROFIT_SUFFIX}",
-                symbol,
-                order.side,
-                order.volume,
-                "limit",
-                order.take_profit,
-                "inactive",
-                parent,
-            )
-        )
-    return children
-
-
-def bracket_base(position_id: int, origin: int | None) -> str:
-    """Ids of a position's brackets: those of the order that opened it, if it carried any."""
-    return str(origin) if origin is not None else f"p{position_id}"
-
-
-def position_brackets(position: Position, symbol: Symbol, origin: int | None) -> list[JSON]:
-    if position.status is not PositionStatus.OPEN:
-        return []
-    base = bracket_base(position.position_id, origin)
-    parent = (str(position.position_id), "position")
-    children = []
-    if position.stop_loss is not None:
-        children.append(
-            _bracket(
-                f"{base}{STOP_LOSS_SUFFIX}",
-                symbol,
-                position.side,
-                position.volume,
-                "stop",
-                position.stop_loss,
-                "working",
-                parent,
-            )
-        )
-    if position.take_profit is not None:
-        children.append(
-            _bracket(
-                f"{base}{TAKE_PROFIT_SUFFIX}",
-                symbol,
-                position.side,
-                position.volume,
-                "limit",
-                position.take_profit,
-                "working",
-                parent,
-            )
-        )
-    return children
 
 
 def position_json(position: Position, symbol: Symbol, unrealized_pl: float) -> JSON:
@@ -268,7 +192,8 @@ def position_json(position: Position, symbol: Symbol, unrealized_pl: float) -> J
     }
 
 
-def execution_json(deal: Deal, symbol: Symbol) -> JSON:
+def execution_json(deal: Deal, symbol: Symbol, order_id: str) -> JSON:
+    """`order_id`: the order TradingView knows this fill by (a bracket, for a fired SL/TP)."""
     return {
         "id": str(deal.deal_id),
         "instrument": symbol.name,
@@ -276,7 +201,7 @@ def execution_json(deal: Deal, symbol: Symbol) -> JSON:
         "time": deal.execution_timestamp_ms // 1000,
         "qty": lots(deal.volume, symbol),
         "side": SIDES[deal.side],
-        "orderId": str(deal.order_id),
+        "orderId": order_id,
         "positionId": str(deal.position_id),
         "isClose": deal.is_closing,
     }

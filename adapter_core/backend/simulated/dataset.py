@@ -21,7 +21,11 @@ from adapter_core.backend.model import (
 )
 from adapter_core.backend.simulated.conversion import find_path
 
-DEFAULT_PATH = Path(__file__).resolve().parents[3] / "resources" / "demo-backend.json"
+DATASET_NAME = "demo-backend.json"
+_INSTALLED_PATH = Path(__file__).resolve().parents[2] / "_resources" / DATASET_NAME
+"""Where a wheel puts `resources/` (pyproject's force-include)."""
+_SOURCE_PATH = Path(__file__).resolve().parents[3] / "resources" / DATASET_NAME
+DEFAULT_PATH = _INSTALLED_PATH if _INSTALLED_PATH.exists() else _SOURCE_PATH
 
 T = TypeVar("T")
 

@@ -233,8 +233,9 @@ class TradingEngine:
         for order in [o for o in self._orders.values() if not o.status.is_final]:
             self._evaluate(order, now_ms)
         for position in [p for p in self._positions.values() if p.status is PositionStatus.OPEN]:
-            if self._protection_hit(position):
-                self._close(position, position.volume, now_ms)
+            fired = self._protection_fired(position)
+            if fired is not None:
+                self._close(position, position.volume, now_ms, protection=fired)
 
     # Execution
 
@@ -291,20 +292,33 @@ class TradingEngine:
         )
         return filled
 
-    def _close(self, position: Position, volume: int, now_ms: int) -> Order:
+    def _close(
+        self,
+        position: Position,
+        volume: int,
+        now_ms: int,
+        *,
+        protection: tuple[OrderType, float] | None = None,
+    ) -> Order:
+        """Close at market; `protection` says it is the stop loss or take profit firing.
+
+        Like cTrader, a firing protection is a STOP_LOSS_TAKE_PROFIT order carrying the level:
+        the stop loss as its stop price, the take profit as its limit price.
+        """
         account = self._book.require(position.ctid_trader_account_id)
         side = position.side.opposite
         price = self._opening_price(position.symbol_id, side)
+        kind, level = protection or (OrderType.MARKET, None)
         order = Order(
             order_id=next(self._order_ids),
             ctid_trader_account_id=account.ctid_trader_account_id,
             symbol_id=position.symbol_id,
             side=side,
             volume=volume,
-            order_type=OrderType.MARKET,
+            order_type=OrderType.STOP_LOSS_TAKE_PROFIT if protection else OrderType.MARKET,
             status=OrderStatus.FILLED,
-            limit_price=None,
-            stop_price=None,
+            limit_price=level if kind is OrderType.LIMIT else None,
+            stop_price=level if kind is OrderType.STOP else None,
             stop_loss=None,
             take_profit=None,
             position_id=position.position_id,
@@ -387,12 +401,16 @@ class TradingEngine:
             return ask >= order.stop_price
         return bid <= order.stop_price
 
-    def _protection_hit(self, position: Position) -> bool:
+    def _protection_fired(self, position: Position) -> tuple[OrderType, float] | None:
+        """The stop loss (as STOP, its level) or take profit (as LIMIT) the price reached."""
         price = self._closing_price(position.symbol_id, position.side)
         sl, tp = position.stop_loss, position.take_profit
-        if position.side is TradeSide.BUY:
-            return (sl is not None and price <= sl) or (tp is not None and price >= tp)
-        return (sl is not None and price >= sl) or (tp is not None and price <= tp)
+        long = position.side is TradeSide.BUY
+        if sl is not None and (price <= sl if long else price >= sl):
+            return OrderType.STOP, sl
+        if tp is not None and (price >= tp if long else price <= tp):
+            return OrderType.LIMIT, tp
+        return None
 
     def _pnl(
         self, account: TraderAccount, position: Position, exit_price: float, volume: int

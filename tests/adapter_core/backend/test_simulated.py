@@ -215,6 +215,8 @@ async def test_stop_loss_closes_a_long_with_a_loss(
     assert closing.position.status is PositionStatus.CLOSED
     assert closing.order is not None
     assert closing.order.closing_order
+    assert closing.order.order_type is OrderType.STOP_LOSS_TAKE_PROFIT
+    assert (closing.order.stop_price, closing.order.limit_price) == (1.099, None)
     assert closing.order.position_id == opened.position_id
     assert closing.deal.is_closing
     assert closing.deal.gross_profit == -10_400  # (1.09900 − 1.10004) × 100,000 = −104.00
@@ -230,6 +232,9 @@ async def test_take_profit_closes_a_short_with_a_gain(backend: SimulatedBackend)
     backend.set_price(EURUSD, 1.09896)  # ask 1.09900
     assert (await backend.reconcile(ACCOUNT))[0] == []
     [_, closing] = await backend.deals(ACCOUNT)
+    [fired] = [o for o in await backend.order_history(ACCOUNT) if o.order_id == closing.order_id]
+    assert fired.order_type is OrderType.STOP_LOSS_TAKE_PROFIT
+    assert (fired.stop_price, fired.limit_price) == (None, 1.099)
     assert closing.gross_profit == 9_600  # (1.09996 − 1.09900) × 100,000 = 96.00
     assert (await backend.balance(ACCOUNT)).balance == 1_009_600
 
