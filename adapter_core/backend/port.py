@@ -115,7 +115,10 @@ class TradingBackend(Protocol):
     async def create_account(
         self, broker_name: str, *, is_live: bool, deposit_currency: str, balance: int
     ) -> TraderAccount:
-        """Demo CRM: open an account under a broker, not yet linked (cases A and B)."""
+        """Demo CRM: open an account under a broker, not yet linked (cases A and B).
+
+        `balance` is in hundredths of the deposit currency: new accounts have two money digits.
+        """
 
     async def link_account(self, account_id: int, user_id: int) -> TraderAccount:
         """Demo CRM: link an account to a cTID so TradingView tokens can reach it."""
