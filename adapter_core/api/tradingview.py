@@ -31,6 +31,7 @@ from adapter_core.sessions import SessionRegistry, TraderSession
 from adapter_core.tokens.claims import TokenClaims
 from adapter_core.tokens.codec import InvalidToken, TokenFault
 from adapter_core.tradingview import mapping
+from adapter_core.tradingview.brackets import Bracket
 from adapter_core.tradingview.forms import MAX_FORM_BYTES, Form, FormError
 from adapter_core.tradingview.market import MarketBoard
 
@@ -251,10 +252,48 @@ def tradingview_routes(api: TradingViewApi) -> list[Route]:
             session.remember_request(request_id, placed.order_id)
         return ok({"orderId": str(placed.order_id)})
 
+    async def move_bracket(session: TraderSession, bracket: Bracket, level: float | None) -> None:
+        """Set (or with None remove) one bracket's level on the order or position it hangs on."""
+        account_id = session.account.ctid_trader_account_id
+        if bracket.parent_type == "position":
+            position = session.positions[bracket.parent_id]
+            sl, tp = position.stop_loss, position.take_profit
+        else:
+            order = session.orders[bracket.parent_id]
+            sl, tp = order.stop_loss, order.take_profit
+        sl, tp = (level, tp) if bracket.is_stop_loss else (sl, level)
+        if bracket.parent_type == "position":
+            await api.backend.amend_position_protection(
+                account_id, bracket.parent_id, stop_loss=sl, take_profit=tp
+            )
+            return
+        await api.backend.amend_order(
+            account_id,
+            order.order_id,
+            volume=order.volume,
+            limit_price=order.limit_price,
+            stop_price=order.stop_price,
+            stop_loss=sl,
+            take_profit=tp,
+        )
+
+    def live_bracket(session: TraderSession, bracket_id: str) -> Bracket | None:
+        bracket = session.brackets.brackets.get(bracket_id)
+        if bracket is None:
+            return None
+        if bracket.ended_at is not None:
+            raise Refusal("This stop loss or take profit is no longer working.")
+        return bracket
+
     async def modify_order(request: Request) -> Response:
         session = await api.session(request, request.path_params["account_id"])
         form = await _form(request)
         account_id = session.account.ctid_trader_account_id
+        bracket = live_bracket(session, request.path_params["order_id"])
+        if bracket is not None:
+            field = "stopPrice" if bracket.is_stop_loss else "limitPrice"
+            await move_bracket(session, bracket, form.number(field))
+            return ok()
         order_id = _order_id(request.path_params["order_id"])
         order = session.orders.get(order_id)
         if order is None or order.status is not OrderStatus.ACCEPTED:
@@ -273,9 +312,12 @@ def tradingview_routes(api: TradingViewApi) -> list[Route]:
 
     async def cancel_order(request: Request) -> Response:
         session = await api.session(request, request.path_params["account_id"])
-        account_id = session.account.ctid_trader_account_id
+        bracket = live_bracket(session, request.path_params["order_id"])
+        if bracket is not None:
+            await move_bracket(session, bracket, None)
+            return ok()
         order_id = _order_id(request.path_params["order_id"])
-        await api.backend.cancel_order(account_id, order_id)
+        await api.backend.cancel_order(session.account.ctid_trader_account_id, order_id)
         return ok()
 
     async def modify_position(request: Request) -> Response:
@@ -323,20 +365,7 @@ def tradingview_routes(api: TradingViewApi) -> list[Route]:
     async def depth(request: Request) -> Response:
         api.claims(request)
         symbol = api.symbol(request.query_params.get("symbol", ""))
-        spot = market.spots.get(symbol.symbol_id)
-        if spot is None:
-            raise Refusal(f"There is no price for {symbol.name} yet.")
-        bid, ask = mapping.price(spot.bid, symbol), mapping.price(spot.ask, symbol)
-        tick = 10.0**-symbol.digits
-        lot = symbol.lot_size / 100
-        return ok(
-            {
-                "asks": [[round(ask + i * tick, symbol.digits), lot * (i + 1)] for i in range(5)],
-                "bids": [[round(bid - i * tick, symbol.digits), lot * (i + 1)] for i in range(5)][
-                    ::-1
-                ],
-            }
-        )
+        return ok(mapping.depth_json(api.backend.depth(symbol.symbol_id), symbol))
 
     prefix = "/accounts/{account_id}"
     table: list[tuple[str, Callable[[Request], Awaitable[Response]], str]] = [

@@ -110,6 +110,15 @@ class Spot:
 
 
 @dataclass(frozen=True, slots=True)
+class Depth:
+    """Order book levels, best first; prices in 1/100000, volumes in hundredths of a unit."""
+
+    symbol_id: int
+    bids: tuple[tuple[int, int], ...]
+    asks: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Balance:
     ctid_trader_account_id: int
     balance: int

@@ -14,6 +14,7 @@ from typing import Protocol
 from adapter_core.backend.model import (
     Balance,
     Deal,
+    Depth,
     NewOrder,
     Order,
     Position,
@@ -71,6 +72,9 @@ class TradingBackend(Protocol):
 
     async def spots(self) -> list[Spot]:
         """The latest price of every symbol: one price stream shared by every account."""
+
+    def depth(self, symbol_id: int) -> Depth:
+        """The order book of a symbol as the backend last saw it (no round trip)."""
 
     async def reconcile(self, account_id: int) -> tuple[list[Position], list[Order]]:
         """Open positions and working (accepted) orders of the account."""

@@ -13,6 +13,7 @@ from typing import Any
 from adapter_core.backend.model import (
     PRICE_SCALE,
     Deal,
+    Depth,
     Order,
     OrderStatus,
     OrderType,
@@ -209,3 +210,12 @@ def execution_json(deal: Deal, symbol: Symbol, order_id: str) -> JSON:
 
 def quote_json(spot: Spot, symbol: Symbol) -> JSON:
     return {"ask": price(spot.ask, symbol), "bid": price(spot.bid, symbol)}
+
+
+def depth_json(depth: Depth, symbol: Symbol) -> JSON:
+    """TradingView wants both sides sorted by ascending price, volumes in lots."""
+
+    def levels(side: tuple[tuple[int, int], ...]) -> list[list[float]]:
+        return sorted([price(level, symbol), lots(volume, symbol)] for level, volume in side)
+
+    return {"asks": levels(depth.asks), "bids": levels(depth.bids)}

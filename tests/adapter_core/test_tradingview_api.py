@@ -163,3 +163,15 @@ def test_after_logout_every_endpoint_answers_401(demo: AdapterProcess) -> None:
             assert response.json()["s"] == "error"
     finally:
         client.close()
+
+
+def test_depth_is_sorted_ascending_around_the_quote(trader: TradingViewClient) -> None:
+    book = trader.ok("GET", "/depth", params={"accountId": ACCOUNT, "symbol": "XAUUSD"})
+    bids = [level[0] for level in book["bids"]]
+    asks = [level[0] for level in book["asks"]]
+    assert bids == sorted(bids)
+    assert asks == sorted(asks)
+    assert max(bids) < min(asks)
+    assert all(volume > 0 for _, volume in book["bids"] + book["asks"])
+    unknown = trader.call("GET", "/depth", params={"accountId": ACCOUNT, "symbol": "NOPE"})
+    assert unknown.json()["s"] == "error"

@@ -446,6 +446,24 @@ def test_a_triggered_bracket_is_filled_and_its_sibling_cancelled(
     assert {sl["status"], tp["status"]} == {"filled", "cancelled"}
 
 
+def test_a_bracket_child_is_moved_and_cancelled_by_its_own_id(alex: TradingViewClient) -> None:
+    bid, _ = quote(alex, ALEX)
+    order_id, position_id = open_position(
+        alex, ALEX, stopLoss=round(bid - FAR, 5), takeProfit=round(bid + FAR, 5)
+    )
+    moved = round(bid - FAR / 2, 5)
+    answer = alex.call("PUT", f"/accounts/{ALEX}/orders/{order_id}-sl", form={"stopPrice": moved})
+    assert answer.json() == {"s": "ok"}
+    assert alex.call("DELETE", f"/accounts/{ALEX}/orders/{order_id}-tp").json() == {"s": "ok"}
+    shown = orders(alex, ALEX)
+    assert shown[f"{order_id}-sl"]["stopPrice"] == pytest.approx(moved)
+    assert shown[f"{order_id}-sl"]["status"] == "working"
+    assert shown[f"{order_id}-tp"]["status"] == "cancelled"
+    again = expect_error(alex.call("DELETE", f"/accounts/{ALEX}/orders/{order_id}-tp"))
+    assert "no longer working" in again
+    alex.ok("DELETE", f"/accounts/{ALEX}/positions/{position_id}")
+
+
 def test_partial_close_with_amount(alex: TradingViewClient) -> None:
     _, position_id = open_position(alex, ALEX)
     try:

@@ -16,6 +16,7 @@ from adapter_core.backend.model import (
     PRICE_SCALE,
     Balance,
     Deal,
+    Depth,
     NewOrder,
     Order,
     Position,
@@ -37,6 +38,7 @@ from adapter_core.backend.simulated.engine import TradingEngine
 from adapter_core.backend.simulated.prices import PriceFeed
 
 logger = logging.getLogger(__name__)
+DEPTH_LEVELS = 5
 
 
 def wall_clock_ms() -> int:
@@ -145,6 +147,18 @@ class SimulatedBackend:
         return self._feed.spots()
 
     # Trading state
+
+    def depth(self, symbol_id: int) -> Depth:
+        """A simulated book: DEPTH_LEVELS levels a point apart, more volume further out."""
+        symbol = self._engine.symbol(symbol_id)
+        spot = self._feed.spot(symbol_id)
+        point = PRICE_SCALE // 10**symbol.digits
+        levels = range(DEPTH_LEVELS)
+        return Depth(
+            symbol_id,
+            bids=tuple((spot.bid - i * point, symbol.lot_size * (i + 1)) for i in levels),
+            asks=tuple((spot.ask + i * point, symbol.lot_size * (i + 1)) for i in levels),
+        )
 
     async def reconcile(self, account_id: int) -> tuple[list[Position], list[Order]]:
         return self._engine.open_positions(account_id), self._engine.working_orders(account_id)

@@ -532,3 +532,13 @@ async def test_position_pnl_and_pip_value(backend: SimulatedBackend) -> None:
     assert backend.pip_value(symbols["EURUSD"], usd_account) == pytest.approx(10.0)
     backend.set_price(USDJPY, 150.0)
     assert backend.pip_value(symbols["USDJPY"], usd_account) == pytest.approx(1000 / 150.0)
+
+
+async def test_depth_levels_start_at_the_spot_and_widen(backend: SimulatedBackend) -> None:
+    spot = backend.set_price(EURUSD, 1.1)
+    book = backend.depth(EURUSD)
+    assert book.bids[0][0] == spot.bid
+    assert book.asks[0][0] == spot.ask
+    assert [price for price, _ in book.bids] == sorted((p for p, _ in book.bids), reverse=True)
+    assert [price for price, _ in book.asks] == sorted(p for p, _ in book.asks)
+    assert book.asks[-1][1] > book.asks[0][1]
