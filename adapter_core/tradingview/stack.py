@@ -61,6 +61,9 @@ class TradingStack:
         )
 
     def _on_session(self, kind: str, session: TraderSession) -> None:
+        events = self.services.events
+        if not events.subscriber_count:
+            return
         data = {
             "tokenId": session.claims.token_id_hex,
             "userId": session.claims.user_id,
@@ -68,7 +71,6 @@ class TradingStack:
             "lastActivity": session.last_activity,
             "requestCount": session.request_count,
         }
-        events = self.services.events
         if kind == "activity":
             events.publish_activity(session.claims.token_id_hex, data)
         else:

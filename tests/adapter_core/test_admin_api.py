@@ -252,3 +252,24 @@ def test_cors_for_tradingview_origins(demo: AdapterProcess, origin: str) -> None
 def test_cors_for_other_origins(demo: AdapterProcess, origin: str, allowed: bool) -> None:
     response = httpx.get(f"{demo.url}/accounts", headers={"Origin": origin}, timeout=10)
     assert ("access-control-allow-origin" in response.headers) is allowed
+
+
+def test_sorting_by_last_activity_puts_the_latest_session_first(
+    demo: AdapterProcess, admin: httpx.Client
+) -> None:
+    used = []
+    for _ in range(2):
+        token = mint(demo.url, demo.broker_secret)
+        client = TradingViewClient(demo.url, token)
+        try:
+            client.ok("GET", f"/accounts/{ACCOUNT}/orders")
+        finally:
+            client.close()
+        used.append(token_id_of(admin, token))
+    unused = token_id_of(admin, mint(demo.url, demo.broker_secret))
+    listing = ok(admin.get("/admin/sessions", params={"sort": "lastActivity", "limit": 500}))
+    order = [row["tokenId"] for row in listing["rows"]]
+    assert order.index(used[1]) < order.index(used[0]) < order.index(unused)
+    page = ok(admin.get("/admin/sessions", params={"sort": "lastActivity", "limit": 1}))
+    assert page["rows"][0]["lastActivity"] is not None
+    assert page["total"] == listing["total"]
