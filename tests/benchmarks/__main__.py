@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from tests.benchmarks import endpoints, token_open
+from tests.benchmarks import endpoints, token_open, tradingview_tabs
 from tests.benchmarks.results import RESULTS_FILE, print_table, write_results
 
 
 def main() -> None:
-    figures = token_open.measure() + endpoints.measure()
+    figures = token_open.measure() + endpoints.measure() + tradingview_tabs.measure()
     print()
     print_table(figures)
     write_results(figures)

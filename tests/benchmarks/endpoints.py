@@ -14,9 +14,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from adapter_core.broker_auth import SECRET_ENV_VAR
 from adapter_core.datadir import KEYS_FILE
@@ -36,13 +36,16 @@ SEED_BODY = (
     b'"ctidTraderAccountIds": [137780091, 137792301], "isVerified": true}'
 )
 SERVER_CPU, GENERATOR_CPU = 0, 1
+T = TypeVar("T")
+_CPUS_AT_START = frozenset(os.sched_getaffinity(0))
+"""Taken before any benchmark pins this process, so a later server start can still pin."""
 
 
 def _pinning_possible() -> bool:
-    return len(os.sched_getaffinity(0)) >= 2
+    return {SERVER_CPU, GENERATOR_CPU} <= _CPUS_AT_START
 
 
-def _start_server(data_dir: Path, secret: str) -> tuple[subprocess.Popen[str], str]:
+def start_server(data_dir: Path, secret: str) -> tuple[subprocess.Popen[str], str]:
     pin = _pinning_possible()
     server = subprocess.Popen(
         [sys.executable, "-m", "tests.benchmarks.bench_server", "--data-dir", str(data_dir)],
@@ -67,7 +70,7 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
-def _is_ok(status: int, body: bytes) -> bool:
+def is_ok(status: int, body: bytes) -> bool:
     return status == 200 and body.startswith(b'{"s":"ok"')
 
 
@@ -94,10 +97,10 @@ async def _phases(url: str, secret: str, logout_tokens: Iterator[str]) -> list[F
         )
 
     def measure(factory: Callable[[], bytes | None]) -> Awaitable[LoadResult]:
-        return run_load(url, factory, _is_ok, connections=CONNECTIONS, seconds=SECONDS)
+        return run_load(url, factory, is_ok, connections=CONNECTIONS, seconds=SECONDS)
 
     await run_load(
-        url, lambda: bare_request, _is_ok, connections=CONNECTIONS, seconds=WARM_UP_SECONDS
+        url, lambda: bare_request, is_ok, connections=CONNECTIONS, seconds=WARM_UP_SECONDS
     )
     bare_before = await measure(lambda: bare_request)
     minting = await measure(lambda: mint_request)
@@ -125,26 +128,31 @@ async def _phases(url: str, secret: str, logout_tokens: Iterator[str]) -> list[F
     ]
 
 
+def run_as_generator(phases: Coroutine[Any, Any, T], label: str) -> T:
+    """Pin this process to the load generator's CPU and run `phases` on uvloop."""
+    if _pinning_possible():
+        os.sched_setaffinity(0, {GENERATOR_CPU})
+    else:
+        print("fewer than two CPUs: server and load generator share one")
+    runner_options: dict[str, Any] = {"loop_factory": _loop_factory()}
+    started = time.perf_counter()
+    with asyncio.Runner(**runner_options) as runner:
+        result = runner.run(phases)
+    print(f"{label} took {time.perf_counter() - started:.1f}s")
+    return result
+
+
 def measure() -> list[Figure]:
     secret = secrets.token_urlsafe(32)
     with tempfile.TemporaryDirectory(prefix="tv-adapter-bench-") as directory:
         data_dir = Path(directory)
-        server, url = _start_server(data_dir, secret)
+        server, url = start_server(data_dir, secret)
         try:
             codec = TokenCodec(load_key_ring(data_dir / KEYS_FILE))
             tokens = [
                 codec.mint(14601, ["BESTBROKER"], None, True).token for _ in range(LOGOUT_TOKENS)
             ]
-            if _pinning_possible():
-                os.sched_setaffinity(0, {GENERATOR_CPU})
-            else:
-                print("fewer than two CPUs: server and load generator share one")
-            runner_options: dict[str, Any] = {"loop_factory": _loop_factory()}
-            started = time.perf_counter()
-            with asyncio.Runner(**runner_options) as runner:
-                figures = runner.run(_phases(url, secret, iter(tokens)))
-            print(f"HTTP phases took {time.perf_counter() - started:.1f}s")
-            return figures
+            return run_as_generator(_phases(url, secret, iter(tokens)), "HTTP phases")
         finally:
             server.terminate()
             server.wait(10)
