@@ -19,7 +19,13 @@ from starlette.routing import Route
 from adapter_core import __version__
 from adapter_core.admin.sessions_view import SessionsView, TokenState, token_row
 from adapter_core.api.envelope import error, ok
-from adapter_core.api.requests import BodyTooLarge, CredentialError, bearer_credential, read_body
+from adapter_core.api.requests import (
+    BodyTooLarge,
+    CredentialError,
+    bearer_credential,
+    read_body,
+    whole_number,
+)
 from adapter_core.backend.port import TradingBackend
 from adapter_core.revocation import RevokeOutcome
 from adapter_core.services import AdapterServices
@@ -64,9 +70,10 @@ def _int_param(request: Request, name: str, default: int | None, upper: int) -> 
     text = request.query_params.get(name)
     if text is None or text == "":
         return default
-    if not text.isdigit() or not 0 <= int(text) <= upper:
+    value = whole_number(text, upper)
+    if value is None:
         raise AdminRefusal(f"{name} must be a whole number from 0 to {upper}.", 400)
-    return int(text)
+    return value
 
 
 def _token_id(text: str) -> bytes:

@@ -37,7 +37,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         return error("There is no endpoint at this path.", 404)
     if exc.status_code == 405:
-        return error(f"This endpoint does not accept {request.method} requests.", 405)
+        refusal = error(f"This endpoint does not accept {request.method} requests.", 405)
+        refusal.headers.update(exc.headers or {})
+        return refusal
     return error("The request could not be handled.", exc.status_code)
 
 

@@ -17,7 +17,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapter_core.api.envelope import error, ok
-from adapter_core.api.requests import BodyTooLarge, CredentialError, bearer_credential, read_body
+from adapter_core.api.requests import (
+    BodyTooLarge,
+    CredentialError,
+    bearer_credential,
+    read_body,
+    whole_number,
+)
 from adapter_core.backend.model import TraderAccount
 from adapter_core.backend.port import BackendError, TradingBackend
 from adapter_core.services import AdapterServices
@@ -27,6 +33,9 @@ MAX_DEMO_BALANCE = 10**9
 
 
 CrmHandler = Callable[[Request, dict[str, Any]], Awaitable[Response]]
+
+
+_KINDS = {str: "a string", int: "a whole number", bool: "true or false"}
 
 
 class _BadRequest(Exception):
@@ -47,7 +56,7 @@ def _account_json(account: TraderAccount) -> dict[str, Any]:
 def _field(document: dict[str, Any], name: str, kind: type, default: Any = None) -> Any:
     value = document.get(name, default)
     if value is None or not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise _BadRequest(f"{name} must be a {kind.__name__.replace('str', 'string')}.")
+        raise _BadRequest(f"{name} must be {_KINDS[kind]}.")
     return value
 
 
@@ -102,17 +111,17 @@ def demo_crm_routes(services: AdapterServices, backend: TradingBackend) -> list[
         return ok(_account_json(account))
 
     async def link_account(request: Request, document: dict[str, Any]) -> Response:
-        account_text = request.path_params["account_id"]
-        if not account_text.isdigit():
+        account_id = whole_number(request.path_params["account_id"])
+        if account_id is None:
             raise _BadRequest("The account id must be a number.")
-        account = await backend.link_account(int(account_text), _field(document, "userId", int))
+        account = await backend.link_account(account_id, _field(document, "userId", int))
         return ok(_account_json(account))
 
     async def user_accounts(request: Request, document: dict[str, Any]) -> Response:
-        user_text = request.path_params["user_id"]
-        if not user_text.isdigit() or await backend.user(int(user_text)) is None:
+        user_id = whole_number(request.path_params["user_id"])
+        if user_id is None or await backend.user(user_id) is None:
             raise BackendError("There is no such user.")
-        return ok([_account_json(a) for a in await backend.accounts_of(int(user_text))])
+        return ok([_account_json(a) for a in await backend.accounts_of(user_id)])
 
     return [
         Route("/demo/users", guarded(create_user), methods=["POST"]),

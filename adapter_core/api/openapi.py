@@ -65,6 +65,12 @@ _TRADINGVIEW: list[JSON] = [{"tradingViewToken": []}]
 _BROKER: list[JSON] = [{"brokerSecret": []}]
 
 
+def _with_form(operation: JSON, properties: JSON, required: list[str]) -> JSON:
+    """A TradingView action: a form body, refused with 413 past the size cap."""
+    responses = {**operation["responses"], "413": {"$ref": "#/components/responses/E413"}}
+    return {**operation, "responses": responses, "requestBody": _form(properties, required)}
+
+
 def _form(properties: JSON, required: list[str]) -> JSON:
     return {
         "required": True,
@@ -288,22 +294,24 @@ def _paths(demo_crm: bool) -> JSON:
         "/accounts/{account_id}/state": {"get": _account_op("State", _ref("AccountState"))},
         "/accounts/{account_id}/orders": {
             "get": _account_op("Orders (final ones for a while)", _array(_ref("Order"))),
-            "post": {
-                **_account_op(
+            "post": _with_form(
+                _account_op(
                     "Place an order",
                     _object([], {"orderId": _STRING}),
                     extra=[_parameter("requestId", "query", _STRING)],
                 ),
-                "requestBody": _form(_ORDER_FORM, ["instrument", "qty", "side", "type"]),
-            },
+                _ORDER_FORM,
+                ["instrument", "qty", "side", "type"],
+            ),
         },
         "/accounts/{account_id}/orders/{order_id}": {
-            "put": {
-                **_account_op(
+            "put": _with_form(
+                _account_op(
                     "Modify an order", None, extra=[_parameter("order_id", "path", _STRING, True)]
                 ),
-                "requestBody": _form(_ORDER_FORM, ["qty"]),
-            },
+                _ORDER_FORM,
+                ["qty"],
+            ),
             "delete": _account_op(
                 "Cancel an order", None, extra=[_parameter("order_id", "path", _STRING, True)]
             ),
@@ -319,22 +327,24 @@ def _paths(demo_crm: bool) -> JSON:
             "get": _account_op("Positions", _array(_ref("Position")))
         },
         "/accounts/{account_id}/positions/{position_id}": {
-            "put": {
-                **_account_op(
+            "put": _with_form(
+                _account_op(
                     "Set position brackets",
                     None,
                     extra=[_parameter("position_id", "path", _STRING, True)],
                 ),
-                "requestBody": _form({"stopLoss": _NUMBER, "takeProfit": _NUMBER}, []),
-            },
-            "delete": {
-                **_account_op(
+                {"stopLoss": _NUMBER, "takeProfit": _NUMBER},
+                [],
+            ),
+            "delete": _with_form(
+                _account_op(
                     "Close a position (all or `amount`)",
                     None,
                     extra=[_parameter("position_id", "path", _STRING, True)],
                 ),
-                "requestBody": _form({"amount": _NUMBER}, []),
-            },
+                {"amount": _NUMBER},
+                [],
+            ),
         },
         "/accounts/{account_id}/executions": {
             "get": _account_op(

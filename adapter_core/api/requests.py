@@ -10,6 +10,21 @@ _SCHEME = "bearer"
 _MAX_HEADER_LENGTH = MAX_BEARER_LENGTH + len(_SCHEME) + 16
 
 
+MAX_ID = 2**63 - 1
+
+
+def whole_number(text: str, upper: int = MAX_ID) -> int | None:
+    """ASCII digits from 0 to `upper`, else None.
+
+    str.isdigit() alone admits '¹' and other scripts' digits, which int() refuses or reads
+    as an unrelated number; ids and counts in URLs are plain ASCII.
+    """
+    if not text or len(text) > 19 or not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if value <= upper else None
+
+
 class CredentialError(Exception):
     """The Authorization header is missing or not `Bearer <value>`; str() is for the caller."""
 
@@ -39,7 +54,7 @@ def bearer_credential(request: Request) -> str:
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, or BodyTooLarge as soon as it (or its declared length) passes `limit`."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and (whole_number(declared) or 0) > limit:
         raise BodyTooLarge(limit)
     chunks = []
     size = 0

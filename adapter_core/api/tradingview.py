@@ -16,7 +16,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapter_core.api.envelope import error, ok
-from adapter_core.api.requests import BodyTooLarge, CredentialError, bearer_credential, read_body
+from adapter_core.api.requests import (
+    BodyTooLarge,
+    CredentialError,
+    bearer_credential,
+    read_body,
+    whole_number,
+)
 from adapter_core.backend.model import (
     NewOrder,
     OrderStatus,
@@ -89,9 +95,9 @@ class TradingViewApi:
 
     async def session(self, request: Request, account_text: str) -> TraderSession:
         claims = self.claims(request)
-        if not account_text.isdigit():
+        account_id = whole_number(account_text)
+        if account_id is None:
             raise Refusal(FOREIGN_ACCOUNT)
-        account_id = int(account_text)
         known = self.sessions.sessions_of(claims.token_id)
         account = next(
             (s.account for s in known if s.account.ctid_trader_account_id == account_id), None
@@ -393,10 +399,11 @@ def tradingview_routes(api: TradingViewApi) -> list[Route]:
 
 def _max_count(request: Request) -> int:
     text = request.query_params.get("maxCount", "")
-    return int(text) if text.isdigit() and int(text) > 0 else 1000
+    return whole_number(text) or 1000
 
 
 def _order_id(text: str) -> int:
-    if not text.isdigit():
+    found = whole_number(text)
+    if found is None:
         raise Refusal("There is no such order or position.")
-    return int(text)
+    return found

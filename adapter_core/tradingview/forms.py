@@ -10,6 +10,8 @@ from urllib.parse import parse_qsl
 T = TypeVar("T")
 
 MAX_FORM_BYTES = 16 * 1024
+MAX_NUMBER = 1e12
+"""Far above any real quantity or price; keeps arithmetic on them finite."""
 
 
 class FormError(ValueError):
@@ -51,9 +53,11 @@ class Form:
         try:
             value = float(text)
         except ValueError:
-            raise FormError(f"{name} must be a number, not {text[:32]!r}.") from None
+            raise FormError(f"{name} must be a number.") from None
         if not math.isfinite(value) or value <= 0:
             raise FormError(f"{name} must be a positive number.")
+        if value > MAX_NUMBER:
+            raise FormError(f"{name} is too large.")
         return value
 
     def optional_number(self, name: str) -> float | None:

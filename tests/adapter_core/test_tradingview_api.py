@@ -175,3 +175,13 @@ def test_depth_is_sorted_ascending_around_the_quote(trader: TradingViewClient) -
     assert all(volume > 0 for _, volume in book["bids"] + book["asks"])
     unknown = trader.call("GET", "/depth", params={"accountId": ACCOUNT, "symbol": "NOPE"})
     assert unknown.json()["s"] == "error"
+
+
+@pytest.mark.parametrize("account", ["١٣٧٧٨٠٠٩١", "¹", "0137780091x", "9" * 40])
+def test_account_ids_are_plain_ascii_digits(trader: TradingViewClient, account: str) -> None:
+    response = trader.call("GET", f"/accounts/{account}/state")
+    assert response.status_code == 200
+    assert response.json() == {
+        "s": "error",
+        "errmsg": "This account is not available to your login.",
+    }
