@@ -1,1 +1,1 @@
-"""The operator console (PySide6). Grows in the console issue; the adapter lives in adapter_core."""
+"""The operator console: a Qt application over the adapter's HTTP API."""
