@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run serve test lint bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
@@ -21,6 +21,9 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	@touch $@ $(VENV)/.installed-run
 
 run: $(VENV)/.installed-run
+	$(BIN)/tv-adapter-console
+
+serve: $(VENV)/.installed-run
 	$(BIN)/tv-adapter serve --generate-secret
 
 lint: $(VENV)/.installed-test
@@ -29,8 +32,10 @@ lint: $(VENV)/.installed-test
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# pytest runs inside a private D-Bus session with a throwaway gnome-keyring when one can be
+# started, so the `keyring` tests use a real Secret Service (they skip, saying why, otherwise).
 test: lint
-	$(BIN)/pytest
+	tests/run_with_keyring.sh $(BIN)/pytest
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m tests.benchmarks

@@ -36,6 +36,7 @@ from adapter_core.services import AdapterServices
 from adapter_core.store.sqlite import SqliteTokenStore
 from adapter_core.tokens.codec import TokenCodec
 from adapter_core.tokens.keyfile import load_key_ring, load_or_create_key_ring
+from adapter_core.tokens.keyring import KeyRing
 from adapter_core.tradingview.stack import TradingStack
 
 log = logging.getLogger(__name__)
@@ -105,17 +106,12 @@ def open_headless(options: HeadlessOptions) -> HeadlessAdapter:
     broker_secrets = _load_secrets(secret_file)
     keys_path = data_dir / KEYS_FILE
     ring, keys_created = load_or_create_key_ring(keys_path)
-    codec = TokenCodec(ring, ttl_seconds=options.token_ttl_seconds)
-    store = SqliteTokenStore(data_dir / STORE_FILE)
-    services = AdapterServices(
-        codec=codec,
-        broker_secrets=broker_secrets,
-        store=store,
-        revocations=RevocationList(store),
+    services = adapter_services(
+        SqliteTokenStore(data_dir / STORE_FILE), ring, broker_secrets, options.token_ttl_seconds
     )
 
     def reload_keys(path: Path) -> None:
-        codec.key_ring = load_key_ring(path)
+        services.codec.key_ring = load_key_ring(path)
 
     def reload_secrets(path: Path) -> None:
         services.broker_secrets = _load_secrets(path)
@@ -129,19 +125,47 @@ def open_headless(options: HeadlessOptions) -> HeadlessAdapter:
     return HeadlessAdapter(services, background, origin, secret_file, keys_created)
 
 
+def adapter_services(
+    store: SqliteTokenStore, key_ring: KeyRing, broker_secrets: BrokerSecrets, ttl_seconds: int
+) -> AdapterServices:
+    """The services over an open store; shared by `tv-adapter serve` and the embedded adapter."""
+    return AdapterServices(
+        codec=TokenCodec(key_ring, ttl_seconds=ttl_seconds),
+        broker_secrets=broker_secrets,
+        store=store,
+        revocations=RevocationList(store),
+    )
+
+
+def build_app(
+    services: AdapterServices,
+    *,
+    demo_crm: bool,
+    background: Sequence[BackgroundJob] = (),
+    cors_origins: Sequence[str] = (),
+) -> Starlette:
+    """The whole HTTP surface over the simulated cTrader backend, however it is hosted."""
+    backend = SimulatedBackend()
+    trading = TradingStack(backend, services, ("demo-crm",) if demo_crm else ())
+    routes = [*trading.routes(), openapi_route(demo_crm)]
+    if demo_crm:
+        routes += demo_crm_routes(services, backend)
+    return create_app(
+        services,
+        extra_routes=routes,
+        background=background,
+        hooks=[trading.running],
+        cors_origins=cors_origins,
+    )
+
+
 def headless_app(
     adapter: HeadlessAdapter, *, demo_crm: bool, cors_origins: Sequence[str] = ()
 ) -> Starlette:
-    """The whole HTTP surface over the simulated cTrader backend (the embedded default)."""
-    backend = SimulatedBackend()
-    trading = TradingStack(backend, adapter.services, ("demo-crm",) if demo_crm else ())
-    routes = [*trading.routes(), openapi_route(demo_crm)]
-    if demo_crm:
-        routes += demo_crm_routes(adapter.services, backend)
-    return create_app(
+    """The app `tv-adapter serve` runs: `build_app` plus the key and secret file reloaders."""
+    return build_app(
         adapter.services,
-        extra_routes=routes,
+        demo_crm=demo_crm,
         background=adapter.background,
-        hooks=[trading.running],
         cors_origins=cors_origins,
     )

@@ -12,7 +12,6 @@ from typing import Protocol
 import keyring
 import keyring.backends.fail
 import keyring.backends.null
-from keyring.errors import KeyringError
 
 SERVICE = "tv-adapter-console"
 """The keyring service name of every console secret; user names are the keys below."""
@@ -50,7 +49,11 @@ class SecretStore(Protocol):
 
 
 class KeyringSecretStore:
-    """The OS keyring through the `keyring` package."""
+    """The OS keyring through the `keyring` package.
+
+    Backends fail in their own ways (KeyringError, but also secretstorage/jeepney errors and
+    OSError when the D-Bus session goes away), so every failure becomes a SecretStoreError.
+    """
 
     def __init__(self, backend: keyring.backend.KeyringBackend) -> None:
         self._backend = backend
@@ -66,20 +69,20 @@ class KeyringSecretStore:
     def get(self, key: str) -> str | None:
         try:
             return self._backend.get_password(SERVICE, key)
-        except KeyringError as exc:
+        except Exception as exc:
             raise SecretStoreError(f"The keyring could not be read: {exc}") from exc
 
     def set(self, key: str, value: str) -> None:
         try:
             self._backend.set_password(SERVICE, key, value)
-        except KeyringError as exc:
+        except Exception as exc:
             raise SecretStoreError(f"The keyring refused to store the secret: {exc}") from exc
 
     def delete(self, key: str) -> None:
         try:
             if self._backend.get_password(SERVICE, key) is not None:
                 self._backend.delete_password(SERVICE, key)
-        except KeyringError as exc:
+        except Exception as exc:
             raise SecretStoreError(f"The keyring refused to delete the secret: {exc}") from exc
 
 
@@ -110,7 +113,10 @@ class SessionSecretStore:
 
 def open_secret_store() -> SecretStore:
     """The OS keyring if one is usable, else a session store that says why."""
-    backend = keyring.get_keyring()
+    try:
+        backend = keyring.get_keyring()
+    except Exception as exc:  # e.g. PYTHON_KEYRING_BACKEND names a backend that cannot work here
+        return SessionSecretStore(f"the configured keyring backend cannot be used: {exc}")
     if isinstance(backend, keyring.backends.fail.Keyring | keyring.backends.null.Keyring):
         return SessionSecretStore("no usable OS keyring (Secret Service, Keychain, ...) was found")
     store = KeyringSecretStore(backend)

@@ -20,12 +20,9 @@ from adapter_core.backend.model import (
     User,
 )
 from adapter_core.backend.simulated.conversion import find_path
+from adapter_core.resources import resource_path
 
-DATASET_NAME = "demo-backend.json"
-_INSTALLED_PATH = Path(__file__).resolve().parents[2] / "_resources" / DATASET_NAME
-"""Where a wheel puts `resources/` (pyproject's force-include)."""
-_SOURCE_PATH = Path(__file__).resolve().parents[3] / "resources" / DATASET_NAME
-DEFAULT_PATH = _INSTALLED_PATH if _INSTALLED_PATH.exists() else _SOURCE_PATH
+DEFAULT_PATH = resource_path("demo-backend.json")
 
 T = TypeVar("T")
 

@@ -1,0 +1,109 @@
+"""Start the console: QApplication, the qasync loop, the services, the embedded adapter.
+
+`--screenshot FILE [--page NAME]` renders the window once the embedded adapter is up and
+exits; it works offscreen (QT_QPA_PLATFORM=offscreen).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_API", "pyside6")
+
+import qasync
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+
+from adapter_core import __version__
+from console import paths
+from console.controller import Controller
+from console.services.activity import ActivityLog
+from console.services.profiles import ProfileError, ProfileStore
+from console.services.recent import RecentError, RecentRequests
+from console.services.secrets import SecretStore, open_secret_store
+from console.services.vault import MintedTokenVault, VaultError
+from console.views.main_window import PAGES, icon
+
+SCREENSHOT_SETTLE_MS = 400
+
+
+def _arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="tv-adapter-console",
+        description="Operator console for TradingView adapters. "
+        "'tv-adapter-console profile --help' manages profiles without a window.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--screenshot", type=Path, metavar="FILE", help="render to a PNG and exit")
+    parser.add_argument("--page", choices=PAGES, default=None, help="the page to show first")
+    return parser.parse_args(argv)
+
+
+async def _open_stores(
+    secret_store: SecretStore, problems: list[str]
+) -> tuple[ProfileStore, MintedTokenVault, RecentRequests]:
+    """Load what the console keeps; each problem is reported, none stops the console."""
+    loop = asyncio.get_running_loop()
+    profiles = ProfileStore()
+    try:
+        profiles.load()
+    except ProfileError as exc:
+        problems.append(f"{exc}. Profiles are read-only until the file is fixed.")
+        profiles = ProfileStore(Path(tempfile.mkdtemp(prefix="tv-console-")) / "profiles.json")
+        profiles.load()
+    vault = MintedTokenVault(secret_store)
+    try:
+        await loop.run_in_executor(None, vault.load)
+    except VaultError as exc:
+        problems.append(str(exc))
+    recent = RecentRequests()
+    try:
+        recent.load()
+    except RecentError as exc:
+        problems.append(str(exc))
+    return profiles, vault, recent
+
+
+async def _main(app: QApplication, args: argparse.Namespace) -> int:
+    quitting = asyncio.Event()
+    app.aboutToQuit.connect(quitting.set)
+    settings = QSettings(
+        str(paths.ensure_dir(paths.config_dir()) / "console.ini"), QSettings.Format.IniFormat
+    )
+    problems: list[str] = []
+    loop = asyncio.get_running_loop()
+    secret_store = await loop.run_in_executor(None, open_secret_store)
+    profiles, vault, recent = await _open_stores(secret_store, problems)
+    controller = Controller(secret_store, profiles, ActivityLog(), vault, recent, settings)
+    controller.report_problems(problems)
+    if args.page:
+        controller.window.show_page(args.page)
+    controller.window.show()
+    await controller.start_embedded()
+    if args.screenshot is not None:
+        code = await controller.screenshot(args.screenshot, SCREENSHOT_SETTLE_MS)
+        await controller.shutdown()
+        return code
+    await quitting.wait()
+    await controller.shutdown()
+    return 0
+
+
+def run_gui(argv: list[str]) -> int:
+    args = _arguments(argv)
+    app = QApplication.instance() or QApplication(["tv-adapter-console"])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("TradingView Adapter Console")
+    app.setApplicationVersion(__version__)
+    app.setStyle("Fusion")
+    app.setWindowIcon(icon("app"))
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with loop:
+        result: int = loop.run_until_complete(_main(app, args))
+    QTimer.singleShot(0, app.quit)
+    return result

@@ -1,0 +1,25 @@
+"""`tv-adapter-console`: the GUI, or with `profile ...` a command line that opens no window."""
+
+from __future__ import annotations
+
+import sys
+
+from adapter_core import __version__
+
+
+def main() -> int:
+    argv = sys.argv[1:]
+    if argv[:1] == ["profile"]:
+        from console.cli import profile_main
+
+        return profile_main(argv[1:])
+    if argv[:1] == ["--version"]:
+        print(f"tv-adapter-console {__version__}")
+        return 0
+    from console.app import run_gui
+
+    return run_gui(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,379 @@
+"""The request log: every exchange with an adapter, redacted the moment it is recorded.
+
+Redaction happens in `ActivityLog.record`, before anything is stored, so the log (and the
+table, filters and exports built on it) never holds a secret or a token: there is no raw copy
+to leak later. The log is bounded so a long session cannot grow memory without limit.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import Enum
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Protocol
+
+from adapter_core.datadir import write_private_file
+from console.services.audit import AuditEntry, AuditListener, AuditTrail
+from console.services.redaction import (
+    bearer_credentials,
+    redact_headers,
+    redact_json_body,
+    redact_text,
+    redact_url_path,
+)
+
+ACTIVITY_CAPACITY = 5000
+MAX_BODY_CHARS = 64 * 1024
+"""Bodies longer than this are cut (after redaction, so no secret is cut in half unmasked)."""
+
+_log = logging.getLogger(__name__)
+
+
+class StatusClass(Enum):
+    """What the status filter offers; FAILED is a request that got no HTTP answer at all."""
+
+    SUCCESS = 2
+    REDIRECT = 3
+    CLIENT_ERROR = 4
+    SERVER_ERROR = 5
+    FAILED = 0
+
+    def matches(self, status: int | None) -> bool:
+        if self is StatusClass.FAILED:
+            return status is None
+        return status is not None and status // 100 == self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One request and its answer, redacted; build them with `ActivityLog.record` only."""
+
+    seq: int
+    """Increases by one per exchange: the stable key a Qt model keeps rows by."""
+    when: datetime
+    """UTC."""
+    profile_id: str
+    profile_name: str
+    method: str
+    path: str
+    """Query values under sensitive names are masked."""
+    status: int | None
+    """None when the request got no answer (see `error`)."""
+    duration_ms: float
+    request_headers: Mapping[str, str] = field(hash=False)
+    request_body: str
+    response_body: str
+    error: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "when": self.when.isoformat().replace("+00:00", "Z"),
+            "profileId": self.profile_id,
+            "profileName": self.profile_name,
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "durationMs": round(self.duration_ms, 3),
+            "requestHeaders": dict(self.request_headers),
+            "requestBody": self.request_body,
+            "responseBody": self.response_body,
+            "error": self.error,
+        }
+
+
+class RawParts(Protocol):
+    """What the HTTP client reports (its `RawExchange`); only `record_raw` reads it."""
+
+    @property
+    def method(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def request_headers(self) -> Mapping[str, str]: ...
+    @property
+    def request_body(self) -> str: ...
+    @property
+    def status(self) -> int | None: ...
+    @property
+    def response_body(self) -> str: ...
+    @property
+    def duration_ms(self) -> float: ...
+    @property
+    def error(self) -> str | None: ...
+
+
+def _truncate(text: str) -> str:
+    if len(text) <= MAX_BODY_CHARS:
+        return text
+    return f"{text[:MAX_BODY_CHARS]}… ({len(text) - MAX_BODY_CHARS} more characters not kept)"
+
+
+def matches(
+    exchange: Exchange,
+    text: str = "",
+    profile_id: str | None = None,
+    status_class: StatusClass | int | None = None,
+) -> bool:
+    """The filter for one row, so a Qt proxy model can apply it without copying the log.
+
+    `text` is a case-insensitive substring of the method, path, profile name, status, bodies
+    or error; an int `status_class` n means statuses n00-n99 (0: no answer at all).
+    """
+    if profile_id is not None and exchange.profile_id != profile_id:
+        return False
+    if status_class is not None and not StatusClass(status_class).matches(exchange.status):
+        return False
+    if not text:
+        return True
+    needle = text.casefold()
+    haystack = (
+        exchange.method,
+        exchange.path,
+        exchange.profile_name,
+        "" if exchange.status is None else str(exchange.status),
+        exchange.request_body,
+        exchange.response_body,
+        exchange.error or "",
+    )
+    return any(needle in part.casefold() for part in haystack)
+
+
+ExchangeListener = Callable[[Exchange, Exchange | None], None]
+"""Called with the new exchange and the oldest one it pushed out (None below capacity)."""
+
+
+class ActivityLog:
+    """Bounded, newest-last log of exchanges and the audit trail of console logouts.
+
+    Use it from one thread (the GUI's): listeners run synchronously inside `record`, and a
+    failing listener is logged without stopping the others or the recording.
+    """
+
+    def __init__(self, capacity: int = ACTIVITY_CAPACITY, audit_trail: AuditTrail | None = None):
+        if capacity < 1:
+            raise ValueError("capacity must be at least 1")
+        self._exchanges: deque[Exchange] = deque(maxlen=capacity)
+        self._listeners: list[ExchangeListener] = []
+        self._cleared_listeners: list[Callable[[], None]] = []
+        self._next_seq = 1
+        self.audit_trail = audit_trail or AuditTrail()
+
+    def exchanges(self) -> list[Exchange]:
+        """Oldest first."""
+        return list(self._exchanges)
+
+    def __len__(self) -> int:
+        return len(self._exchanges)
+
+    def add_listener(self, listener: ExchangeListener) -> Callable[[], None]:
+        """Add a listener; the returned callable removes it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def add_cleared_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Called after `clear`, so a model can reset; the returned callable removes it."""
+        self._cleared_listeners.append(listener)
+        return lambda: self._cleared_listeners.remove(listener)
+
+    def record(
+        self,
+        *,
+        profile_id: str,
+        profile_name: str,
+        method: str,
+        path: str,
+        request_headers: Mapping[str, str],
+        request_body: str,
+        status: int | None,
+        response_body: str,
+        duration_ms: float,
+        error: str | None,
+        secrets: Iterable[str],
+        when: datetime | None = None,
+    ) -> Exchange:
+        """Redact the raw parts and keep only the redacted exchange.
+
+        `secrets` are the values known to be secret (profile secrets, minted tokens); any
+        credential in the request's Authorization header is added to them.
+        """
+        known = {*secrets, *bearer_credentials(request_headers)}
+        exchange = Exchange(
+            seq=self._next_seq,
+            when=when or datetime.now(UTC),
+            profile_id=profile_id,
+            profile_name=profile_name,
+            method=method,
+            path=redact_url_path(path, known),
+            status=status,
+            duration_ms=duration_ms,
+            request_headers=MappingProxyType(redact_headers(request_headers, known)),
+            request_body=_truncate(
+                redact_json_body(request_body, path=path, part="request", secrets=known)
+            ),
+            response_body=_truncate(
+                redact_json_body(response_body, path=path, part="response", secrets=known)
+            ),
+            error=None if error is None else redact_text(error, known),
+        )
+        self._next_seq += 1
+        full = len(self._exchanges) == self._exchanges.maxlen
+        evicted = self._exchanges[0] if full else None
+        self._exchanges.append(exchange)
+        for listener in list(self._listeners):
+            try:
+                listener(exchange, evicted)
+            except Exception:
+                _log.exception("An activity listener failed")
+        return exchange
+
+    def record_raw(
+        self,
+        raw: RawParts,
+        *,
+        profile_id: str,
+        profile_name: str,
+        secrets: Iterable[str],
+        when: datetime | None = None,
+    ) -> Exchange:
+        """`record` for what the HTTP client reports."""
+        return self.record(
+            profile_id=profile_id,
+            profile_name=profile_name,
+            method=raw.method,
+            path=raw.path,
+            request_headers=raw.request_headers,
+            request_body=raw.request_body,
+            status=raw.status,
+            response_body=raw.response_body,
+            duration_ms=raw.duration_ms,
+            error=raw.error,
+            secrets=secrets,
+            when=when,
+        )
+
+    def filter(
+        self,
+        text: str = "",
+        profile_id: str | None = None,
+        status_class: StatusClass | int | None = None,
+    ) -> list[Exchange]:
+        """The exchanges `matches` accepts, oldest first."""
+        return [e for e in self._exchanges if matches(e, text, profile_id, status_class)]
+
+    def clear(self) -> None:
+        """Forget every exchange (the audit trail stays)."""
+        self._exchanges.clear()
+        for listener in list(self._cleared_listeners):
+            try:
+                listener()
+            except Exception:
+                _log.exception("An activity listener failed")
+
+    def audit(
+        self,
+        *,
+        profile_id: str,
+        profile_name: str,
+        token: str,
+        token_id: str | None,
+        ok: bool,
+        result: str,
+        secrets: Iterable[str] = (),
+        when: datetime | None = None,
+    ) -> AuditEntry:
+        """Record a logout done from the console; the token itself is masked, not kept."""
+        return self.audit_trail.add(
+            profile_id=profile_id,
+            profile_name=profile_name,
+            token=token,
+            token_id=token_id,
+            ok=ok,
+            result=result,
+            secrets=secrets,
+            when=when,
+        )
+
+    def audit_entries(self) -> list[AuditEntry]:
+        return self.audit_trail.entries()
+
+    def add_audit_listener(self, listener: AuditListener) -> Callable[[], None]:
+        return self.audit_trail.add_listener(listener)
+
+    @staticmethod
+    def export_json(path: Path, exchanges: Iterable[Exchange]) -> None:
+        """See the module's `export_json`; here so a page holding the log needs nothing else."""
+        export_json(path, exchanges)
+
+    @staticmethod
+    def export_csv(path: Path, exchanges: Iterable[Exchange]) -> None:
+        """See the module's `export_csv`."""
+        export_csv(path, exchanges)
+
+
+class ExportError(Exception):
+    """The export file could not be written; the message is for the operator."""
+
+
+_CSV_COLUMNS = (
+    "when",
+    "profileId",
+    "profileName",
+    "method",
+    "path",
+    "status",
+    "durationMs",
+    "requestHeaders",
+    "requestBody",
+    "responseBody",
+    "error",
+)
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _export_row(exchange: Exchange) -> dict[str, Any]:
+    """The exchange's JSON form, scrubbed once more in case one was built outside `record`."""
+    row = exchange.to_json()
+    for key in ("path", "requestBody", "responseBody", "error"):
+        if isinstance(row[key], str):
+            row[key] = redact_text(row[key], ())
+    row["requestHeaders"] = redact_headers(row["requestHeaders"])
+    return row
+
+
+def _spreadsheet_safe(value: Any) -> str:
+    """Prefix text a spreadsheet would run as a formula: adapters' answers are untrusted."""
+    text = "" if value is None else value if isinstance(value, str) else str(value)
+    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
+
+
+def _write(path: Path, content: bytes) -> None:
+    try:
+        write_private_file(path, content)
+    except OSError as exc:
+        raise ExportError(f"Could not write {path}: {exc.strerror or exc}.") from exc
+
+
+def export_json(path: Path, exchanges: Iterable[Exchange]) -> None:
+    """Write the exchanges as a JSON array (redacted data only; mode 0600; atomic)."""
+    rows = [_export_row(exchange) for exchange in exchanges]
+    _write(path, json.dumps(rows, ensure_ascii=False, indent=2).encode() + b"\n")
+
+
+def export_csv(path: Path, exchanges: Iterable[Exchange]) -> None:
+    """Write the exchanges as CSV, headers as a JSON cell (redacted; mode 0600; atomic)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(_CSV_COLUMNS)
+    for exchange in exchanges:
+        row = _export_row(exchange)
+        row["requestHeaders"] = json.dumps(row["requestHeaders"], ensure_ascii=False)
+        writer.writerow([_spreadsheet_safe(row[column]) for column in _CSV_COLUMNS])
+    _write(path, buffer.getvalue().encode())

@@ -1,0 +1,226 @@
+"""Talking to one adapter over HTTP: the same code for the embedded adapter and remote ones.
+
+One `httpx.AsyncClient` per profile (building one is slow: it loads TLS certificates). Every
+exchange is reported to `on_exchange` with its raw parts; the activity log redacts them before
+keeping anything. Failures become `AdapterUnavailable` with a sentence for the operator.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from adapter_core.token_request import TokenRequest
+
+
+class AdapterUnavailable(Exception):
+    """The adapter could not be asked (unreachable, TLS, timeout, not an adapter)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RawExchange:
+    """One request and its answer as sent and received; only the activity log sees this."""
+
+    method: str
+    path: str
+    request_headers: dict[str, str]
+    request_body: str
+    status: int | None
+    response_body: str
+    duration_ms: float
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An adapter's answer: HTTP status, the envelope's parts, and how long it took."""
+
+    status: int
+    ok: bool
+    data: Any
+    errmsg: str | None
+    duration_ms: float
+    raw: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionReport:
+    reachable: bool
+    secret_accepted: bool | None
+    """None when the adapter could not be asked."""
+    latency_ms: float | None
+    message: str
+
+
+def token_request_body(request: TokenRequest) -> dict[str, Any]:
+    """The /generate/token body exactly as the source document spells it."""
+    body: dict[str, Any] = {"userId": request.user_id, "brokerNames": list(request.broker_names)}
+    if request.account_ids is not None:
+        body["ctidTraderAccountIds"] = list(request.account_ids)
+    body["isVerified"] = request.is_verified
+    return body
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSettings:
+    base_url: str
+    verify: bool | str
+    """True, False, or the path of a CA bundle."""
+    timeout: float
+
+
+def _describe_failure(exc: Exception, base_url: str) -> str:
+    if isinstance(exc, httpx.ConnectError):
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, ssl.SSLError) or "SSL" in str(exc) or "CERTIFICATE" in str(exc):
+            return f"The TLS connection to {base_url} failed: {exc}"
+        return f"Cannot connect to {base_url}: nothing answers there (is the adapter running?)."
+    if isinstance(exc, httpx.TimeoutException):
+        return f"{base_url} did not answer in time."
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return f"{base_url} is not a usable adapter URL."
+    return f"The request to {base_url} failed: {exc}"
+
+
+class AdapterClient:
+    def __init__(
+        self,
+        settings: ClientSettings,
+        on_exchange: Callable[[RawExchange], None],
+    ) -> None:
+        self.settings = settings
+        self._on_exchange = on_exchange
+        self._http = httpx.AsyncClient(
+            base_url=settings.base_url,
+            verify=settings.verify,
+            timeout=settings.timeout,
+            headers={"User-Agent": "tv-adapter-console"},
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        bearer: str | None = None,
+        json_body: Any = None,
+        params: dict[str, str] | None = None,
+    ) -> Answer:
+        headers = {"Authorization": f"Bearer {bearer}"} if bearer is not None else {}
+        content = b"" if json_body is None else json.dumps(json_body).encode()
+        if json_body is not None:
+            headers["Content-Type"] = "application/json"
+        started = time.perf_counter()
+        try:
+            response = await self._http.request(
+                method, path, content=content or None, headers=headers, params=params
+            )
+        except httpx.HTTPError as exc:
+            message = _describe_failure(exc, self.settings.base_url)
+            self._report(method, path, headers, content, None, "", started, message)
+            raise AdapterUnavailable(message) from exc
+        text = response.text
+        self._report(method, path, headers, content, response.status_code, text, started, None)
+        return self._answer(response.status_code, text, started)
+
+    def _report(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        content: bytes,
+        status: int | None,
+        text: str,
+        started: float,
+        error: str | None,
+    ) -> None:
+        self._on_exchange(
+            RawExchange(
+                method=method,
+                path=path,
+                request_headers=headers,
+                request_body=content.decode("utf-8", "replace"),
+                status=status,
+                response_body=text,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                error=error,
+            )
+        )
+
+    @staticmethod
+    def _answer(status: int, text: str, started: float) -> Answer:
+        duration = (time.perf_counter() - started) * 1000
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or body.get("s") not in ("ok", "error"):
+            return Answer(
+                status,
+                False,
+                None,
+                f"The adapter answered HTTP {status} without the expected JSON envelope.",
+                duration,
+                text,
+            )
+        is_ok = body["s"] == "ok"
+        errmsg = None if is_ok else str(body.get("errmsg") or f"HTTP {status}")
+        return Answer(status, is_ok, body.get("d"), errmsg, duration, text)
+
+    async def generate_token(self, secret: str, request: TokenRequest) -> Answer:
+        return await self.request(
+            "POST", "/generate/token", bearer=secret, json_body=token_request_body(request)
+        )
+
+    async def logout(self, token: str) -> Answer:
+        return await self.request("POST", "/logout", bearer=token)
+
+    async def introspect(self, secret: str, token: str) -> Answer:
+        return await self.request(
+            "POST", "/admin/tokens/introspect", bearer=secret, json_body={"token": token}
+        )
+
+    async def admin_info(self, secret: str) -> Answer:
+        return await self.request("GET", "/admin/info", bearer=secret)
+
+    async def user_accounts(self, secret: str, user_id: int) -> Answer:
+        return await self.request("GET", f"/demo/users/{user_id}/accounts", bearer=secret)
+
+    async def test_connection(self, secret: str | None) -> ConnectionReport:
+        """Reachable, and the secret accepted, without minting anything.
+
+        A deliberately incomplete body must earn a validation error (400) from an adapter
+        that accepts the secret, and 401 from one that does not.
+        """
+        try:
+            answer = await self.request(
+                "POST", "/generate/token", bearer=secret or "-", json_body={}
+            )
+        except AdapterUnavailable as exc:
+            return ConnectionReport(False, None, None, str(exc))
+        latency = answer.duration_ms
+        if answer.status == 400:
+            return ConnectionReport(
+                True, True, latency, f"Reachable; the secret is accepted ({latency:.0f} ms)."
+            )
+        if answer.status == 401:
+            if not secret:
+                message = "Reachable, but no secret is stored for this profile."
+            else:
+                message = "Reachable, but the adapter refuses this secret (HTTP 401)."
+            return ConnectionReport(True, False, latency, message)
+        return ConnectionReport(
+            True,
+            None,
+            latency,
+            f"Reachable, but it answered HTTP {answer.status}: is this a TradingView adapter?",
+        )

@@ -1,0 +1,237 @@
+"""The main window: sidebar of pages, the active profile in the toolbar, state in the status bar.
+
+The active profile is impossible to miss: its colour marks the toolbar, and a production
+profile adds a red PRODUCTION badge. Geometry and the last page are remembered.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QColor, QIcon, QKeySequence, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from adapter_core import __version__
+from adapter_core.resources import resource_path
+from console.context import ConsoleContext
+from console.services.profiles import Profile
+
+PAGES = ("tokens", "logout", "activity")
+PAGE_TITLES = {"tokens": "Tokens", "logout": "Logout", "activity": "Activity"}
+BANNER_STYLE = (
+    "background: #fff3cd; color: #5c4400; padding: 6px 10px; border-bottom: 1px solid #e0c36c;"
+)
+PRODUCTION_STYLE = (
+    "background: #c62828; color: white; font-weight: bold; padding: 2px 8px; border-radius: 3px;"
+)
+
+
+def icon(name: str) -> QIcon:
+    return QIcon(str(resource_path("icons", f"{name}.svg")))
+
+
+def swatch(colour: str) -> QIcon:
+    pixmap = QPixmap(14, 14)
+    pixmap.fill(QColor(colour))
+    return QIcon(pixmap)
+
+
+class MainWindow(QMainWindow):
+    profile_switch_requested = Signal(str)
+
+    def __init__(
+        self,
+        context: ConsoleContext,
+        pages: dict[str, QWidget],
+        settings: QSettings,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._context = context
+        self._settings = settings
+        self._pages = pages
+        self._keyring_note = ""
+        self._problems: list[str] = []
+        self.setWindowTitle("TradingView Adapter Console")
+        self.setWindowIcon(icon("app"))
+        self._build_central()
+        self._build_toolbar()
+        self._build_status_bar()
+        self._build_menus()
+        self.reload_profiles()
+        self._restore()
+
+    # Building
+
+    def _build_central(self) -> None:
+        central = QWidget(self)
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        self.banner = QLabel(central)
+        self.banner.setObjectName("keyringBanner")
+        self.banner.setStyleSheet(BANNER_STYLE)
+        self.banner.setWordWrap(True)
+        self.banner.hide()
+        outer.addWidget(self.banner)
+        body = QHBoxLayout()
+        body.setContentsMargins(6, 6, 6, 6)
+        self.sidebar = QListWidget(central)
+        self.sidebar.setIconSize(QSize(22, 22))
+        self.sidebar.setFixedWidth(150)
+        self.stack = QStackedWidget(central)
+        for name in PAGES:
+            QListWidgetItem(icon(name), PAGE_TITLES[name], self.sidebar)
+            self.stack.addWidget(self._pages[name])
+        self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
+        body.addWidget(self.sidebar)
+        body.addWidget(self.stack, 1)
+        outer.addLayout(body, 1)
+        self.setCentralWidget(central)
+
+    def _build_toolbar(self) -> None:
+        self.toolbar = QToolBar("Profile", self)
+        self.toolbar.setObjectName("profileToolbar")
+        self.toolbar.setMovable(False)
+        self.toolbar.addWidget(QLabel(" Profile: ", self.toolbar))
+        self.profile_box = QComboBox(self.toolbar)
+        self.profile_box.setMinimumWidth(220)
+        self.profile_box.activated.connect(self._profile_chosen)
+        self.toolbar.addWidget(self.profile_box)
+        self.production_badge = QLabel("PRODUCTION", self.toolbar)
+        self.production_badge.setStyleSheet(PRODUCTION_STYLE)
+        self.production_badge.setVisible(False)
+        self.toolbar.addWidget(self.production_badge)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.url_label = QLabel("", bar)
+        self.reach_label = QLabel("", bar)
+        self.keyring_label = QLabel("", bar)
+        self.embedded_label = QLabel("Embedded: starting", bar)
+        bar.addWidget(self.url_label, 1)
+        bar.addPermanentWidget(self.embedded_label)
+        bar.addPermanentWidget(self.reach_label)
+        bar.addPermanentWidget(self.keyring_label)
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        self.quit_action = QAction(
+            "&Quit", self, shortcut=QKeySequence(QKeySequence.StandardKey.Quit)
+        )
+        self.quit_action.triggered.connect(self.close)
+        file_menu.addAction(self.quit_action)
+        self.profiles_menu = menu.addMenu("&Profiles")
+        self.adapter_menu = menu.addMenu("&Adapter")
+        view = menu.addMenu("&View")
+        for row, name in enumerate(PAGES):
+            action = QAction(
+                icon(name), PAGE_TITLES[name], self, shortcut=QKeySequence(f"Ctrl+{row + 1}")
+            )
+            action.triggered.connect(lambda _=False, row=row: self.sidebar.setCurrentRow(row))
+            view.addAction(action)
+        help_menu = menu.addMenu("&Help")
+        about = QAction("&About", self)
+        about.triggered.connect(self._about)
+        help_menu.addAction(about)
+
+    def _about(self) -> None:
+        box = QMessageBox(
+            QMessageBox.Icon.Information,
+            "About",
+            f"TradingView Adapter Console {__version__}\n\n"
+            "Mint TradingView tokens, watch sessions and log them out, on the embedded "
+            "adapter or a remote one. Bearer secrets stay in the OS keyring.",
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
+        box.open()
+
+    # Profiles
+
+    def reload_profiles(self) -> None:
+        active = self._context.active_profile()
+        self.profile_box.clear()
+        for profile in self._context.profiles.list():
+            label = f"{profile.name}  (production)" if profile.production else profile.name
+            self.profile_box.addItem(swatch(profile.colour), label, profile.id)
+        self.profile_box.setCurrentIndex(max(self.profile_box.findData(active.id), 0))
+        self.show_profile(active)
+
+    def _profile_chosen(self, index: int) -> None:
+        self.profile_switch_requested.emit(self.profile_box.itemData(index))
+
+    def show_profile(self, profile: Profile) -> None:
+        self.production_badge.setVisible(profile.production)
+        colour = QColor(profile.colour)
+        text = "white" if colour.lightness() < 140 else "black"
+        self.toolbar.setStyleSheet(
+            f"QToolBar#profileToolbar {{ border-bottom: 3px solid {profile.colour}; }}"
+        )
+        self.profile_box.setStyleSheet(
+            f"QComboBox {{ background: {profile.colour}; color: {text}; padding: 2px 6px; }}"
+        )
+        url = profile.base_url or "(embedded adapter not running)"
+        self.url_label.setText(f"{profile.name}: {url}")
+
+    def show_reachability(self, text: str, ok: bool | None) -> None:
+        colour = {True: "#2e7d32", False: "#c62828", None: "palette(text)"}[ok]
+        self.reach_label.setText(text)
+        self.reach_label.setStyleSheet(f"color: {colour};")
+
+    def show_keyring(self, backend: str, persistent: bool, reason: str = "") -> None:
+        self.keyring_label.setText(f"Secrets: {backend}")
+        self._keyring_note = (
+            ""
+            if persistent
+            else f"Secrets you enter are kept for this run only, never written to a file: "
+            f"{reason}. Install and unlock a keyring to keep them between runs."
+        )
+        self._show_banner()
+
+    def show_problems(self, problems: list[str]) -> None:
+        self._problems = list(problems)
+        self._show_banner()
+
+    def _show_banner(self) -> None:
+        lines = [line for line in (self._keyring_note, *self._problems) if line]
+        self.banner.setText("\n".join(lines))
+        self.banner.setVisible(bool(lines))
+
+    def set_embedded_state(self, state: str) -> None:
+        colour = {"running": "#2e7d32", "failed": "#c62828"}.get(state, "palette(text)")
+        self.embedded_label.setText(f"Embedded: {state}")
+        self.embedded_label.setStyleSheet(f"color: {colour};")
+
+    # Pages and geometry
+
+    def show_page(self, name: str) -> None:
+        self.sidebar.setCurrentRow(PAGES.index(name))
+
+    def _restore(self) -> None:
+        geometry = self._settings.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1180, 760)
+        page = self._settings.value("window/page", "tokens")
+        self.show_page(page if page in PAGES else "tokens")
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._settings.setValue("window/geometry", self.saveGeometry())
+        self._settings.setValue("window/page", PAGES[max(self.sidebar.currentRow(), 0)])
+        self._settings.sync()
+        super().closeEvent(event)

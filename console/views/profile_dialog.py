@@ -1,0 +1,213 @@
+"""Add or edit a remote profile: settings in the profiles file, the secret in the keyring.
+
+The dialog only collects and checks; the application saves. "Test connection" tries what was
+typed, before anything is saved, and says which part failed: reachability, TLS or the secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QColorDialog,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.context import client_settings
+from console.services.client import AdapterClient, RawExchange
+from console.services.profiles import (
+    MAX_TIMEOUT,
+    PALETTE,
+    Profile,
+    ProfileError,
+    TlsMode,
+    normalise_base_url,
+)
+from console.slots import async_slot
+
+TLS_LABELS: dict[TlsMode, str] = {
+    "verify": "Verify certificates",
+    "insecure": "Do not verify (self-signed, testing only)",
+    "ca": "Verify with this CA bundle",
+}
+
+
+@dataclass(frozen=True)
+class ProfileDraft:
+    """What the operator typed: the profile to save, and the secret if one was entered."""
+
+    profile: Profile
+    secret: str | None
+
+
+class ProfileDialog(QDialog):
+    def __init__(
+        self,
+        existing: Profile | None,
+        stored_secret: str | None,
+        on_exchange: Callable[[RawExchange], None],
+        parent: QWidget,
+    ) -> None:
+        super().__init__(parent)
+        self._existing = existing
+        self._stored_secret = stored_secret
+        self._on_exchange = on_exchange
+        has_secret = bool(stored_secret)
+        self.draft: ProfileDraft | None = None
+        self.setWindowTitle("Edit profile" if existing else "New profile")
+        self.setMinimumWidth(520)
+        form = QFormLayout()
+        self.name = QLineEdit(existing.name if existing else "", self)
+        self.url = QLineEdit(existing.base_url if existing else "", self)
+        self.url.setPlaceholderText("https://adapter.example-broker.com:8443")
+        self.tls = QComboBox(self)
+        for mode, label in TLS_LABELS.items():
+            self.tls.addItem(label, mode)
+        self.tls.setCurrentIndex(self.tls.findData(existing.tls if existing else "verify"))
+        self.ca_file = QLineEdit(existing.ca_file or "" if existing else "", self)
+        browse = QPushButton("Browse…", self)
+        browse.clicked.connect(self._browse_ca)
+        ca_row = QHBoxLayout()
+        ca_row.addWidget(self.ca_file, 1)
+        ca_row.addWidget(browse)
+        self.timeout = QDoubleSpinBox(self)
+        self.timeout.setRange(1, MAX_TIMEOUT)
+        self.timeout.setSuffix(" s")
+        self.timeout.setValue(existing.timeout if existing else 10)
+        self._colour = existing.colour if existing else PALETTE[0]
+        self.colour = QPushButton(self)
+        self.colour.clicked.connect(self._pick_colour)
+        self._show_colour()
+        self.production = QCheckBox("Production: confirm before every send and logout", self)
+        self.production.setChecked(bool(existing and existing.production))
+        self.secret = QLineEdit(self)
+        self.secret.setEchoMode(QLineEdit.EchoMode.Password)
+        self.secret.setPlaceholderText(
+            "stored in the OS keyring; leave empty to keep it" if has_secret else "bearer secret"
+        )
+        form.addRow("Name", self.name)
+        form.addRow("Base URL", self.url)
+        form.addRow("TLS", self.tls)
+        form.addRow("CA bundle", ca_row)
+        form.addRow("Timeout", self.timeout)
+        form.addRow("Colour", self.colour)
+        form.addRow("", self.production)
+        form.addRow("Bearer secret", self.secret)
+        self.error = QLabel("", self)
+        self.error.setObjectName("profileError")
+        self.error.setStyleSheet("color: #c62828;")
+        self.error.setWordWrap(True)
+        self.test_result = QLabel("", self)
+        self.test_result.setWordWrap(True)
+        self.test_button = QPushButton("Test connection", self)
+        self.test_button.clicked.connect(self._test)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        buttons.accepted.connect(self._save)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        test_row = QHBoxLayout()
+        test_row.addWidget(self.test_button)
+        test_row.addWidget(self.test_result, 1)
+        layout.addLayout(test_row)
+        layout.addWidget(buttons)
+        self.tls.currentIndexChanged.connect(self._tls_changed)
+        self._tls_changed()
+
+    def _tls_changed(self) -> None:
+        self.ca_file.setEnabled(self.tls.currentData() == "ca")
+
+    def _browse_ca(self) -> None:
+        dialog = QFileDialog(self, "CA bundle (PEM)")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.fileSelected.connect(self.ca_file.setText)
+        dialog.open()
+
+    def _pick_colour(self) -> None:
+        dialog = QColorDialog(QColor(self._colour), self)
+        dialog.colorSelected.connect(self._colour_chosen)
+        dialog.open()
+
+    def _colour_chosen(self, colour: QColor) -> None:
+        self._colour = colour.name()
+        self._show_colour()
+
+    def _show_colour(self) -> None:
+        self.colour.setText(self._colour)
+        self.colour.setStyleSheet(f"background: {self._colour}; color: white;")
+
+    def build(self) -> ProfileDraft:
+        """The typed profile, or ProfileError naming the field at fault."""
+        tls: TlsMode = self.tls.currentData()
+        ca_file = (self.ca_file.text().strip() or None) if tls == "ca" else None
+        name = self.name.text().strip()
+        base_url = normalise_base_url(self.url.text())
+        timeout = float(self.timeout.value())
+        production = self.production.isChecked()
+        if self._existing is None:
+            profile = Profile.create(
+                name,
+                base_url,
+                tls=tls,
+                ca_file=ca_file,
+                timeout=timeout,
+                colour=self._colour,
+                production=production,
+            )
+        else:
+            profile = Profile(
+                id=self._existing.id,
+                name=name,
+                base_url=base_url,
+                tls=tls,
+                ca_file=ca_file,
+                timeout=timeout,
+                colour=self._colour,
+                production=production,
+            )
+        return ProfileDraft(profile, self.secret.text() or None)
+
+    def _save(self) -> None:
+        try:
+            self.draft = self.build()
+        except ProfileError as exc:
+            self.error.setText(str(exc))
+            return
+        self.accept()
+
+    @async_slot()
+    async def _test(self) -> None:
+        try:
+            draft = self.build()
+        except ProfileError as exc:
+            self.error.setText(str(exc))
+            return
+        self.error.setText("")
+        self.test_button.setEnabled(False)
+        self.test_result.setText("Testing…")
+        client = AdapterClient(client_settings(draft.profile), self._on_exchange)
+        try:
+            report = await client.test_connection(draft.secret or self._stored_secret)
+        finally:
+            await client.aclose()
+            self.test_button.setEnabled(True)
+        colour = "#2e7d32" if report.secret_accepted else "#c62828"
+        self.test_result.setStyleSheet(f"color: {colour};")
+        self.test_result.setText(report.message)

@@ -1,0 +1,78 @@
+"""Console tests: offscreen Qt, a private console home, an in-memory keyring, a qasync loop.
+
+The qasync fixture follows the recipe in the Qt console reference: the loop is marked running
+for the test and torn down without `loop.stop()`, which would call QApplication.exit() and
+break every later `qtbot.wait*`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_API", "pyside6")
+
+import keyring
+import keyring.backend
+import pytest
+import qasync
+from PySide6.QtWidgets import QApplication
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """A keyring that lives in the test: never the developer's real one."""
+
+    priority = 1
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.values: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.values.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.values[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.values.pop((service, username), None)
+
+
+@pytest.fixture(autouse=True)
+def console_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every file the console writes goes under this directory, so tests can scan them."""
+    home = tmp_path / "console-home"
+    monkeypatch.setenv("TV_ADAPTER_CONSOLE_HOME", str(home))
+    return home
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring(request: pytest.FixtureRequest) -> Iterator[MemoryKeyring | None]:
+    """Tests marked `keyring` bring their own (real) backend; all others get a fresh memory one."""
+    if request.node.get_closest_marker("keyring") is not None:
+        yield None
+        return
+    previous = keyring.get_keyring()
+    memory = MemoryKeyring()
+    keyring.set_keyring(memory)
+    yield memory
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    errors: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _, context: errors.append(context))
+    yield loop
+    for task in asyncio.all_tasks(loop):
+        task.cancel()
+    loop._QEventLoop__is_running = False
+    asyncio.events._set_running_loop(None)
+    loop.close()
+    asyncio.set_event_loop(None)
+    assert not errors, errors
