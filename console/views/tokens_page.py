@@ -77,6 +77,19 @@ def _countdown(seconds: float) -> str:
     return f"{days} d {hours:02d}:{minutes:02d}:{secs:02d} left"
 
 
+def _summary(body: dict[str, Any]) -> str:
+    """One readable line per recent request: user, brokers, accounts, verification."""
+    accounts = body.get("ctidTraderAccountIds")
+    return "   ·   ".join(
+        (
+            f"user {body.get('userId')}",
+            ", ".join(map(str, body.get("brokerNames", []))),
+            "all accounts" if not accounts else ", ".join(map(str, accounts)),
+            "verified" if body.get("isVerified") else "not verified",
+        )
+    )
+
+
 class TokensPage(QWidget):
     minted = Signal()
 
@@ -99,7 +112,7 @@ class TokensPage(QWidget):
         form = QFormLayout(form_box)
         self.user_id = QLineEdit(form_box)
         self.user_id.setPlaceholderText("cTID user id, e.g. 14601")
-        self.user_id.textEdited.connect(self.refresh_previews)
+        self.user_id.textChanged.connect(self.refresh_previews)
         self.user_id.editingFinished.connect(self._suggest_accounts)
         self.brokers = TagEditor("broker name, Enter to add", _check_broker, form_box)
         self.accounts = TagEditor("account id, Enter to add (none = all)", _check_account, form_box)
@@ -170,6 +183,8 @@ class TokensPage(QWidget):
         self.status.setObjectName("answerStatus")
         self.status.setWordWrap(True)
         self.token = MaskedValue(result_box)
+        self.token.copy_button.setToolTip("Copy the token (Ctrl+Shift+C)")
+        QShortcut(QKeySequence("Ctrl+Shift+C"), self).activated.connect(self.token.copy)
         self.expiry = QLabel("", result_box)
         self.claims = QLabel("", result_box)
         self.claims.setWordWrap(True)
@@ -318,13 +333,20 @@ class TokensPage(QWidget):
         self.brokers.set_suggestions(sorted({str(a["brokerName"]) for a in accounts}))
 
     def _reload_recent(self, item: QListWidgetItem) -> None:
-        self.load(item.data(Qt.ItemDataRole.UserRole))
+        body = item.data(Qt.ItemDataRole.UserRole)
+        if isinstance(body, dict):
+            self.load(body)
 
     def show_recent(self) -> None:
         self.recent.clear()
-        for body in self._context.recent_requests(self._context.active_profile()):
-            item = QListWidgetItem(json.dumps(body), self.recent)
+        bodies = self._context.recent_requests(self._context.active_profile())
+        for body in bodies:
+            item = QListWidgetItem(_summary(body), self.recent)
+            item.setToolTip(json.dumps(body))
             item.setData(Qt.ItemDataRole.UserRole, body)
+        if not bodies:
+            hint = QListWidgetItem("Requests you send to this profile appear here.", self.recent)
+            hint.setFlags(Qt.ItemFlag.NoItemFlags)
 
     # Sending
 
