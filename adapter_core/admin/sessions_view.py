@@ -117,7 +117,10 @@ class SessionsView:
             return live
         if state is TokenState.ISSUED:
             return replace(live, excluded_token_ids=self._registry.token_ids())
-        return replace(live, only_token_ids=self._tokens_in_state(state, query.now))
+        in_state = self._tokens_in_state(state, query.now)
+        if query.only_token_ids is not None:
+            in_state &= query.only_token_ids
+        return replace(live, only_token_ids=in_state)
 
     async def list(
         self, query: TokenQuery, state: TokenState | None, by_last_activity: bool

@@ -86,6 +86,24 @@ def _token_id(text: str) -> bytes:
     return token_id
 
 
+def _token_ids(text: str) -> frozenset[bytes] | None:
+    """`tokenIds=a,b,c`: at most MAX_PAGE full ids, so a live view can refresh what changed."""
+    if not text:
+        return None
+    parts = text.split(",")
+    if len(parts) > MAX_PAGE:
+        raise AdminRefusal(f"tokenIds may list at most {MAX_PAGE} token ids.", 400)
+    try:
+        ids = frozenset(bytes.fromhex(part) for part in parts)
+    except ValueError:
+        ids = frozenset()
+    if not ids or any(len(token_id) != 16 for token_id in ids):
+        raise AdminRefusal(
+            "tokenIds must be token ids (32 hexadecimal digits), comma-separated.", 400
+        )
+    return ids
+
+
 def _query(request: Request, now: float) -> tuple[TokenQuery, TokenState | None, bool]:
     params = request.query_params
     state_text = params.get("state") or None
@@ -101,6 +119,7 @@ def _query(request: Request, now: float) -> tuple[TokenQuery, TokenState | None,
     prefix = (params.get("tokenIdPrefix") or "").lower()
     if len(prefix) > 32 or any(char not in "0123456789abcdef" for char in prefix):
         raise AdminRefusal("tokenIdPrefix must be up to 32 hexadecimal digits.", 400)
+    only = _token_ids(params.get("tokenIds") or "")
     broker = params.get("broker") or None
     if broker is not None and len(broker) > 64:
         raise AdminRefusal("broker must be at most 64 characters.", 400)
@@ -110,6 +129,7 @@ def _query(request: Request, now: float) -> tuple[TokenQuery, TokenState | None,
         broker=broker,
         account_id=_int_param(request, "account", None, 2**63 - 1),
         token_id_prefix=prefix,
+        only_token_ids=only,
         sort=_SORTS.get(sort_text, TokenSort.ISSUED_AT),
         descending=order == "desc",
         offset=_int_param(request, "offset", 0, 10**9) or 0,

@@ -403,6 +403,7 @@ def _paths(demo_crm: bool) -> JSON:
                         {"enum": ["issued", "active", "idle", "revoked", "expired"]},
                     ),
                     _parameter("tokenIdPrefix", "query", _STRING),
+                    _parameter("tokenIds", "query", _STRING),
                     _parameter(
                         "sort",
                         "query",

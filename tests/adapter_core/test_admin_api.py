@@ -273,3 +273,15 @@ def test_sorting_by_last_activity_puts_the_latest_session_first(
     page = ok(admin.get("/admin/sessions", params={"sort": "lastActivity", "limit": 1}))
     assert page["rows"][0]["lastActivity"] is not None
     assert page["total"] == listing["total"]
+
+
+def test_listing_exactly_the_given_token_ids(demo: AdapterProcess, admin: httpx.Client) -> None:
+    ids = [token_id_of(admin, mint(demo.url, demo.broker_secret)) for _ in range(3)]
+    listing = ok(admin.get("/admin/sessions", params={"tokenIds": ",".join(ids[:2])}))
+    assert {row["tokenId"] for row in listing["rows"]} == set(ids[:2])
+    assert listing["total"] == 2
+    issued = ok(admin.get("/admin/sessions", params={"tokenIds": ids[2], "state": "active"}))
+    assert issued["rows"] == []
+    bad = admin.get("/admin/sessions", params={"tokenIds": "nothex"})
+    assert bad.status_code == 400
+    assert "tokenIds" in bad.json()["errmsg"]
