@@ -18,7 +18,7 @@ from adapter_core.tokens.claims import TokenClaims
 
 SUBSCRIBER_BACKLOG = 1000
 ACTIVITY_INTERVAL = 2.0
-"""At most one activity event per token in this many seconds."""
+"""At most one activity event per token in this many seconds (the last one is never lost)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,7 @@ class EventHub:
         self._subscribers: set[Subscription] = set()
         self._sequence = itertools.count(1)
         self._last_activity: dict[str, float] = {}
+        self._pending_activity: dict[str, dict[str, Any]] = {}
 
     @property
     def subscriber_count(self) -> int:
@@ -71,16 +72,31 @@ class EventHub:
                 self._drop(subscription)
 
     def publish_activity(self, token_id: str, data: dict[str, Any]) -> None:
-        """Activity, throttled per token: TradingView polls several times a second."""
+        """Activity, throttled per token: TradingView polls several times a second.
+
+        The first request in an interval is published at once; the latest of the others is
+        published when the interval ends, so a view never stays behind the last request.
+        """
         if not self._subscribers:
             return
         now = self._clock()
-        if now - self._last_activity.get(token_id, -ACTIVITY_INTERVAL) < ACTIVITY_INTERVAL:
+        last = self._last_activity.get(token_id)
+        if last is None or now - last >= ACTIVITY_INTERVAL:
+            if len(self._last_activity) > 100_000:
+                self._last_activity.clear()
+            self._last_activity[token_id] = now
+            self.publish("session.activity", data)
             return
-        if len(self._last_activity) > 100_000:
-            self._last_activity.clear()
-        self._last_activity[token_id] = now
-        self.publish("session.activity", data)
+        if token_id not in self._pending_activity:
+            delay = ACTIVITY_INTERVAL - (now - last)
+            asyncio.get_running_loop().call_later(delay, self._flush_activity, token_id)
+        self._pending_activity[token_id] = data
+
+    def _flush_activity(self, token_id: str) -> None:
+        data = self._pending_activity.pop(token_id, None)
+        if data is not None:
+            self._last_activity[token_id] = self._clock()
+            self.publish("session.activity", data)
 
     def close(self) -> None:
         for subscription in list(self._subscribers):

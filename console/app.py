@@ -29,6 +29,8 @@ from console.services.vault import MintedTokenVault, VaultError
 from console.views.main_window import PAGES, icon
 
 SCREENSHOT_SETTLE_MS = 400
+DEMO_CLIENTS_SETTLE_MS = 3000
+"""Demo tabs mint, open their sessions and poll a few times before the picture."""
 
 
 def _arguments(argv: list[str]) -> argparse.Namespace:
@@ -40,6 +42,13 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--screenshot", type=Path, metavar="FILE", help="render to a PNG and exit")
     parser.add_argument("--page", choices=PAGES, default=None, help="the page to show first")
+    parser.add_argument(
+        "--demo-clients",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run N scripted TradingView tabs on the embedded adapter (demos, screenshots)",
+    )
     return parser.parse_args(argv)
 
 
@@ -84,8 +93,10 @@ async def _main(app: QApplication, args: argparse.Namespace) -> int:
         controller.window.show_page(args.page)
     controller.window.show()
     await controller.start_embedded()
+    controller.start_demo_clients(args.demo_clients)
     if args.screenshot is not None:
-        code = await controller.screenshot(args.screenshot, SCREENSHOT_SETTLE_MS)
+        settle = SCREENSHOT_SETTLE_MS + (DEMO_CLIENTS_SETTLE_MS if args.demo_clients else 0)
+        code = await controller.screenshot(args.screenshot, settle)
         await controller.shutdown()
         return code
     await quitting.wait()

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 from adapter_core.embedded import AdapterState, EmbeddedAdapter, EmbeddedAdapterError
 from console.context import ConsoleContext
 from console.services.activity import ActivityLog
+from console.services.demo_clients import run_demo_clients
 from console.services.embedded import (
     EmbeddedCredentialsError,
     embedded_data_dir,
@@ -32,6 +33,7 @@ from console.views.confirm import confirm
 from console.views.logout_page import LogoutPage
 from console.views.main_window import MainWindow
 from console.views.profile_dialog import ProfileDialog
+from console.views.sessions_page import SessionsPage
 from console.views.tokens_page import TokensPage
 
 EMBEDDED_START_TIMEOUT = 20.0
@@ -54,14 +56,17 @@ class Controller(QObject):
         self.tokens = TokensPage(self.context)
         self.logout = LogoutPage(self.context)
         self.activity = ActivityPage(activity)
+        self.sessions = SessionsPage(self.context)
         pages: dict[str, QWidget] = {
             "tokens": self.tokens,
             "logout": self.logout,
+            "sessions": self.sessions,
             "activity": self.activity,
         }
         self.window = MainWindow(self.context, pages, settings)
         self.embedded: EmbeddedAdapter | None = None
         self._embedded_secret: str | None = None
+        self._demo_clients: asyncio.Future[None] | None = None
         self._problems: list[str] = []
         self.tokens.minted.connect(self.logout.refresh)
         self.window.profile_switch_requested.connect(self._switch_profile)
@@ -111,6 +116,7 @@ class Controller(QObject):
         self.tokens.refresh_previews()
         self.tokens.show_recent()
         self.logout.refresh()
+        self.sessions.start()
         self.test_connection()
 
     @async_slot()
@@ -262,10 +268,14 @@ class Controller(QObject):
             return
         self.context.note_secret(secret)
         adapter = EmbeddedAdapter(embedded_data_dir(), key_ring, secret)
-        adapter.add_state_listener(lambda state: self.embedded_state_changed.emit(state.value))
+        adapter.add_state_listener(self._embedded_state_listener)
         self.embedded = adapter
         self._embedded_secret = secret
         await self._run_embedded(adapter.start)
+
+    def _embedded_state_listener(self, state: AdapterState) -> None:
+        """Runs on the adapter's thread: the signal carries the state to the GUI thread."""
+        self.embedded_state_changed.emit(state.value)
 
     async def _run_embedded(self, operation: object) -> None:
         assert callable(operation)
@@ -312,6 +322,12 @@ class Controller(QObject):
         if self._problems:
             self.window.show_problems(self._problems)
 
+    def start_demo_clients(self, count: int) -> None:
+        """Scripted TradingView tabs on the embedded adapter, so sessions are live (demos)."""
+        url, secret = self.context.embedded_url(), self._embedded_secret
+        if count and url and secret:
+            self._demo_clients = asyncio.ensure_future(run_demo_clients(url, secret, count))
+
     async def screenshot(self, path: Path, settle_ms: int) -> int:
         """Let layout and paint settle, then save the window as a PNG; 0 on success."""
         await asyncio.sleep(settle_ms / 1000)
@@ -323,6 +339,7 @@ class Controller(QObject):
 
     async def shutdown(self) -> None:
         """Cancel what is still running (a connection test, a send), then close clients."""
+        self.sessions.stop()
         current = asyncio.current_task()
         pending = [task for task in asyncio.all_tasks() if task is not current]
         for task in pending:
@@ -330,4 +347,5 @@ class Controller(QObject):
         await asyncio.gather(*pending, return_exceptions=True)
         await self.context.close()
         if self.embedded is not None:
+            self.embedded.remove_state_listener(self._embedded_state_listener)
             await asyncio.get_running_loop().run_in_executor(None, self.embedded.stop)

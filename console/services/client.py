@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,35 @@ from adapter_core.token_request import TokenRequest
 
 class AdapterUnavailable(Exception):
     """The adapter could not be asked (unreachable, TLS, timeout, not an adapter)."""
+
+
+class EventStreamRefused(AdapterUnavailable):
+    """The adapter answered the event stream request with an HTTP error (401, 404, ...)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+EVENTS_PATH = "/admin/events"
+EVENT_IDLE_TIMEOUT = 45.0
+"""The adapter sends a heartbeat every 15 s: this long without a byte means the stream is dead."""
+MAX_EVENT_BYTES = 1024 * 1024
+"""One event (or one line) larger than this ends the stream: nothing the adapter sends is."""
+_ERROR_BODY_BYTES = 64 * 1024
+
+
+def _sse_event(kind: str, data: list[bytes]) -> tuple[str, dict[str, Any]] | None:
+    """One dispatched Server-Sent Event as (kind, JSON object), or None if it carries none."""
+    if not data:
+        return None
+    try:
+        document = json.loads(b"\n".join(data))
+    except ValueError:
+        return None
+    if not isinstance(document, dict):
+        return None
+    return kind or "message", document
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +204,80 @@ class AdapterClient:
         is_ok = body["s"] == "ok"
         errmsg = None if is_ok else str(body.get("errmsg") or f"HTTP {status}")
         return Answer(status, is_ok, body.get("d"), errmsg, duration, text)
+
+    async def stream_events(
+        self, secret: str, *, idle_timeout: float = EVENT_IDLE_TIMEOUT
+    ) -> AsyncGenerator[tuple[str, dict[str, Any]], None]:
+        """The admin event stream (`GET /admin/events`) as (kind, data) pairs, `hello` first.
+
+        Heartbeats and events without a JSON object are skipped. Opening the stream is reported
+        to `on_exchange` once (its events are not). Raises `EventStreamRefused` for an HTTP
+        error and `AdapterUnavailable` when the connection fails, breaks, or stays silent for
+        `idle_timeout` seconds; ends when the adapter closes the stream. Close it with
+        `aclose()` (or `contextlib.aclosing`) to drop the connection at once.
+        """
+        headers = {"Authorization": f"Bearer {secret}", "Accept": "text/event-stream"}
+        timeout = httpx.Timeout(self.settings.timeout, read=idle_timeout)
+        started = time.perf_counter()
+        opened = False
+        try:
+            async with self._http.stream(
+                "GET", EVENTS_PATH, headers=headers, timeout=timeout
+            ) as response:
+                status = response.status_code
+                if status != 200:
+                    body = bytearray()
+                    async for chunk in response.aiter_bytes():
+                        body += chunk
+                        if len(body) >= _ERROR_BODY_BYTES:
+                            break
+                    text = body[:_ERROR_BODY_BYTES].decode("utf-8", "replace")
+                    self._report("GET", EVENTS_PATH, headers, b"", status, text, started, None)
+                    opened = True
+                    answer = self._answer(status, text, started)
+                    raise EventStreamRefused(status, answer.errmsg or f"HTTP {status}")
+                self._report("GET", EVENTS_PATH, headers, b"", status, "", started, None)
+                opened = True
+                content_type = response.headers.get("content-type", "")
+                if not content_type.startswith("text/event-stream"):
+                    raise AdapterUnavailable(
+                        f"{self.settings.base_url}{EVENTS_PATH} is not an event stream "
+                        f"(it answered {content_type or 'without a content type'})."
+                    )
+                buffer = bytearray()
+                kind = ""
+                data: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    buffer += chunk
+                    while (end := buffer.find(b"\n")) >= 0:
+                        line = bytes(buffer[:end]).rstrip(b"\r")
+                        del buffer[: end + 1]
+                        if not line:
+                            event = _sse_event(kind, data)
+                            kind, data, size = "", [], 0
+                            if event is not None:
+                                yield event
+                            continue
+                        if line.startswith(b":"):
+                            continue
+                        field, _, value = line.partition(b":")
+                        value = value.removeprefix(b" ")
+                        if field == b"event":
+                            kind = value.decode("utf-8", "replace")
+                        elif field == b"data":
+                            data.append(value)
+                            size += len(value)
+                    if len(buffer) + size > MAX_EVENT_BYTES:
+                        raise AdapterUnavailable(
+                            f"{self.settings.base_url} sent an event larger than "
+                            f"{MAX_EVENT_BYTES} bytes."
+                        )
+        except httpx.HTTPError as exc:
+            message = _describe_failure(exc, self.settings.base_url)
+            if not opened:
+                self._report("GET", EVENTS_PATH, headers, b"", None, "", started, message)
+            raise AdapterUnavailable(message) from exc
 
     async def generate_token(self, secret: str, request: TokenRequest) -> Answer:
         return await self.request(

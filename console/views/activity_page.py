@@ -15,12 +15,18 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from console.models.activity_model import ActivityModel
 from console.services.activity import ActivityLog, Exchange, ExportError
+from console.services.audit import AuditEntry
+
+AUDIT_COLUMNS = ("When", "Profile", "Token", "Result", "Adapter's answer")
 
 
 class ActivityPage(QWidget):
@@ -69,10 +75,41 @@ class ActivityPage(QWidget):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
 
+        self.audit = QTableWidget(0, len(AUDIT_COLUMNS), self)
+        self.audit.setHorizontalHeaderLabels(AUDIT_COLUMNS)
+        self.audit.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.audit.verticalHeader().hide()
+        audit_header = self.audit.horizontalHeader()
+        audit_header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        audit_header.setStretchLastSection(True)
+        for entry in activity.audit_entries():
+            self._add_audit(entry)
+        activity.add_audit_listener(lambda entry, _evicted: self._add_audit(entry))
+
+        self.tabs = QTabWidget(self)
+        exchanges = QWidget(self.tabs)
+        exchanges_layout = QVBoxLayout(exchanges)
+        exchanges_layout.setContentsMargins(0, 0, 0, 0)
+        exchanges_layout.addLayout(top)
+        exchanges_layout.addWidget(splitter, 1)
+        self.tabs.addTab(exchanges, "Exchanges")
+        self.tabs.addTab(self.audit, "Logouts (audit)")
         layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addWidget(splitter, 1)
+        layout.addWidget(self.tabs, 1)
         layout.addWidget(self.export_note)
+
+    def _add_audit(self, entry: AuditEntry) -> None:
+        """Newest first: when, profile, which token, and what the adapter said."""
+        self.audit.insertRow(0)
+        values = (
+            entry.when.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+            entry.profile_name,
+            entry.token_id[:12] + "…" if entry.token_id else entry.token_hint,
+            "ok" if entry.ok else "failed",
+            entry.result,
+        )
+        for column, value in enumerate(values):
+            self.audit.setItem(0, column, QTableWidgetItem(value))
 
     def _show_selected(self, selected: QItemSelection, _: QItemSelection) -> None:
         indexes = selected.indexes()

@@ -27,8 +27,13 @@ from adapter_core.resources import resource_path
 from console.context import ConsoleContext
 from console.services.profiles import Profile
 
-PAGES = ("tokens", "logout", "activity")
-PAGE_TITLES = {"tokens": "Tokens", "logout": "Logout", "activity": "Activity"}
+PAGES = ("tokens", "logout", "sessions", "activity")
+PAGE_TITLES = {
+    "tokens": "Tokens",
+    "logout": "Logout",
+    "sessions": "Sessions",
+    "activity": "Activity",
+}
 BANNER_STYLE = (
     "background: #fff3cd; color: #5c4400; padding: 6px 10px; border-bottom: 1px solid #e0c36c;"
 )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from tests.benchmarks import endpoints, token_open, tradingview_tabs
+from tests.benchmarks import endpoints, sessions_view, token_open, tradingview_tabs
 from tests.benchmarks.results import RESULTS_FILE, print_table, write_results
 
 
 def main() -> None:
     figures = token_open.measure() + endpoints.measure() + tradingview_tabs.measure()
+    figures += sessions_view.measure()
     print()
     print_table(figures)
     write_results(figures)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -96,6 +95,15 @@ def fill(controller: Controller, user: str, brokers: list[str], accounts: list[s
     page.refresh_previews()
 
 
+def minting_requests(controller: Controller) -> int:
+    """How many /generate/token requests with a body left the console (probes send `{}`)."""
+    return sum(
+        1
+        for exchange in controller.context.activity.exchanges()
+        if exchange.path == "/generate/token" and exchange.request_body not in ("", "{}")
+    )
+
+
 def send(qtbot: QtBot, controller: Controller) -> None:
     """Click Send and wait for the answer (the status line changes and Send is back)."""
     page = controller.tokens
@@ -133,7 +141,7 @@ def test_invalid_input_shows_inline_errors_and_sends_nothing(
     qtbot: QtBot, controller: Controller, remote: AdapterProcess
 ) -> None:
     add_remote(qtbot, controller, remote.url, remote.broker_secret)
-    before = len(controller.context.activity.exchanges())
+    before = minting_requests(controller)
     fill(controller, "fourteen", [], [])
     page = controller.tokens
     page.accounts.input.setText("-5")
@@ -143,7 +151,7 @@ def test_invalid_input_shows_inline_errors_and_sends_nothing(
     assert "userId" in page.errors["userId"].text()
     assert page.errors["brokerNames"].isVisible()
     assert page.errors["ctidTraderAccountIds"].isVisible()
-    assert len(controller.context.activity.exchanges()) == before
+    assert minting_requests(controller) == before
 
 
 def test_a_wrong_secret_shows_a_clear_error(
@@ -186,7 +194,7 @@ def test_production_profiles_ask_before_sending(
     add_remote(qtbot, controller, remote.url, remote.broker_secret, production=True)
     assert controller.window.production_badge.isVisible()
     fill(controller, "14601", ["BESTBROKER"], [])
-    before = len(controller.context.activity.exchanges())
+    before = minting_requests(controller)
     click(qtbot, controller.tokens.send_button)
 
     def box() -> QMessageBox | None:
@@ -199,7 +207,7 @@ def test_production_profiles_ask_before_sending(
     assert "production" in dialog.windowTitle()
     dialog.reject()
     qtbot.wait(200)
-    assert len(controller.context.activity.exchanges()) == before
+    assert minting_requests(controller) == before
 
 
 def test_an_unreachable_remote_shows_an_error_and_the_gui_stays_responsive(
@@ -210,10 +218,8 @@ def test_an_unreachable_remote_shows_an_error_and_the_gui_stays_responsive(
         port = probe.getsockname()[1]
     add_remote(qtbot, controller, f"http://127.0.0.1:{port}", "secret-secret-secret-secret")
     fill(controller, "14601", ["BESTBROKER"], [])
-    started = time.monotonic()
     send(qtbot, controller)
     assert "Cannot connect" in controller.tokens.status.text()
-    assert time.monotonic() - started < 10
     controller.window.show_page("activity")
     QApplication.processEvents()
     assert controller.window.stack.currentWidget() is controller.activity

@@ -1,0 +1,519 @@
+"""The live session list: one load of the admin API's listing, then kept current by its events.
+
+`SessionFeed.run()` opens `GET /admin/events`, loads (page by page, most recently active
+first) up to `max_rows` rows matching the filters and hands them to `on_reset`; from then on the
+token ids the events name are collected for `BATCH_WINDOW` seconds and refreshed in one
+`GET /admin/sessions?tokenIds=...` with the same filters, and the differences are handed to
+`on_changes` as one list. A dropped stream is reopened with exponential backoff and everything
+reloaded, since events may have been missed. Two changes come with no event (a session going
+idle after a minute without requests, a token without sessions expiring), so every `TIME_CHECK`
+seconds the rows that time alone may have changed are refreshed too.
+
+No Qt here: the callbacks run on the event loop that runs `run()` (the qasync loop in the
+console), never from another thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from adapter_core.admin.sessions_view import IDLE_AFTER
+from console.services.client import AdapterClient, AdapterUnavailable, EventStreamRefused
+from console.services.session_rows import ChangeKind, FeedStatus, SessionChange, SessionRow
+
+_log = logging.getLogger(__name__)
+
+SESSIONS_PATH = "/admin/sessions"
+STATES = ("issued", "active", "idle", "revoked", "expired")
+PAGE_SIZE = 500
+"""Rows per listing page, and token ids per refresh: the admin API's maximum for both."""
+BATCH_WINDOW = 0.2
+"""Seconds to collect the token ids events name before refreshing them in one request."""
+MAX_PENDING = 2000
+"""More changed tokens than this waiting (while paused, say) and a reload is cheaper."""
+FIRST_RETRY = 0.5
+LAST_RETRY = 30.0
+TIME_CHECK = 10.0
+"""Seconds between looks for rows that turned idle or expired without an event."""
+HELLO_TIMEOUT = 15.0
+"""Seconds the event stream may take to say hello once the adapter answered."""
+NO_ADMIN_API = "this adapter has no admin API"
+"""NOT_AVAILABLE messages start with one of these two."""
+REFUSED = "the broker secret is not accepted"
+_TOKEN_ID = re.compile(r"[0-9a-f]{32}")
+_HEX = re.compile(r"[0-9a-f]{0,32}")
+_LARGEST_ID = 2**63 - 1
+
+OnReset = Callable[[list[SessionRow], int], None]
+OnChanges = Callable[[list[SessionChange]], None]
+OnStatus = Callable[[FeedStatus, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedFilters:
+    """What the view shows; None (or "") means any. Invalid values raise ValueError."""
+
+    user_id: int | None = None
+    broker: str | None = None
+    account: int | None = None
+    state: str | None = None
+    """One of STATES."""
+    token_id_prefix: str | None = None
+    """Up to 32 hexadecimal digits (either case)."""
+
+    def __post_init__(self) -> None:
+        for name in ("user_id", "account"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= _LARGEST_ID:
+                raise ValueError(f"{name} must be a whole number from 0 to {_LARGEST_ID}.")
+        if self.broker and len(self.broker) > 64:
+            raise ValueError("broker must be at most 64 characters.")
+        if self.state and self.state not in STATES:
+            raise ValueError(f"state must be one of {', '.join(STATES)}.")
+        if self.token_id_prefix:
+            prefix = self.token_id_prefix.lower()
+            if not _HEX.fullmatch(prefix):
+                raise ValueError("token_id_prefix must be up to 32 hexadecimal digits.")
+            object.__setattr__(self, "token_id_prefix", prefix)
+
+    def params(self) -> dict[str, str]:
+        """The admin listing's query parameters for these filters."""
+        params: dict[str, str] = {}
+        if self.user_id is not None:
+            params["userId"] = str(self.user_id)
+        if self.broker:
+            params["broker"] = self.broker
+        if self.account is not None:
+            params["account"] = str(self.account)
+        if self.state:
+            params["state"] = self.state
+        if self.token_id_prefix:
+            params["tokenIdPrefix"] = self.token_id_prefix
+        return params
+
+    def could_match(self, token_id: str, data: dict[str, Any]) -> bool:
+        """False when an event already shows its token can never match (fixed claims differ)."""
+        if self.token_id_prefix and not token_id.startswith(self.token_id_prefix):
+            return False
+        user = data.get("userId")
+        if self.user_id is not None and isinstance(user, int) and user != self.user_id:
+            return False
+        brokers = data.get("brokerNames")
+        return not (self.broker and isinstance(brokers, list) and self.broker not in brokers)
+
+
+class _Reload(enum.IntEnum):
+    NONE = 0
+    HELD = 1
+    """Needed, but it may wait until the view is resumed."""
+    NOW = 2
+    """Needed even while paused: the operator changed the filters."""
+
+
+class _NotAvailable(Exception):
+    """The adapter has no admin API, or refuses the secret: retrying will not help."""
+
+
+class _Retry(Exception):
+    """Something a reconnection may cure; the message is for the operator."""
+
+
+class SessionFeed:
+    def __init__(
+        self,
+        client: AdapterClient,
+        secret: str,
+        *,
+        on_reset: OnReset,
+        on_changes: OnChanges,
+        on_status: OnStatus,
+        max_rows: int = 5000,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        if max_rows < 1:
+            raise ValueError("max_rows must be at least 1")
+        self._client = client
+        self._secret = secret
+        self._on_reset = on_reset
+        self._on_changes = on_changes
+        self._on_status = on_status
+        self._max_rows = max_rows
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._time_checked: dict[str, SessionRow] = {}
+        """Rows already refreshed because time may have changed them (skip them until changed)."""
+        self._filters = FeedFilters()
+        self._rows: dict[str, SessionRow] = {}
+        self._total = 0
+        self._pending: dict[str, bool] = {}
+        """Token ids events named since the last refresh: True if one was token.issued."""
+        self._reload = _Reload.NONE
+        self._loaded = False
+        self._paused = False
+        self._flush_now = False
+        self._wake: asyncio.Event | None = None
+        self._body: asyncio.Task[None] | None = None
+        self._stopped = False
+        self._connection = FeedStatus.CONNECTING
+        self._message = ""
+        self._shown: tuple[FeedStatus, str] | None = None
+        self.last_update: float | None = None
+        """`clock()` when a load or a change was last handed over; None before the first."""
+
+    # What the page reads
+
+    @property
+    def filters(self) -> FeedFilters:
+        return self._filters
+
+    @property
+    def rows(self) -> list[SessionRow]:
+        """The rows the view holds now (a new list; the rows themselves are shared)."""
+        return list(self._rows.values())
+
+    @property
+    def total(self) -> int:
+        """How many tokens match the filters: exact after a load, estimated from events since."""
+        return self._total
+
+    @property
+    def status(self) -> tuple[FeedStatus, str]:
+        return self._effective_status()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def pending_count(self) -> int:
+        """Tokens changed but not refreshed yet (held back while paused)."""
+        return len(self._pending)
+
+    # What the page does
+
+    def set_filters(self, filters: FeedFilters) -> None:
+        """Show what matches `filters` instead: reloads at once (even while paused)."""
+        if filters == self._filters:
+            return
+        self._filters = filters
+        self._reload = _Reload.NOW
+        self._pending.clear()
+        self._poke()
+
+    def pause(self) -> None:
+        """Keep reading events but hold the changes back until `resume()`."""
+        if not self._paused:
+            self._paused = True
+            self._publish_status()
+
+    def resume(self) -> None:
+        """Apply what was held back, in one batch (or one reload)."""
+        if self._paused:
+            self._paused = False
+            self._flush_now = True
+            self._poke()
+            self._publish_status()
+
+    def stop(self) -> None:
+        """Cancel `run()`: it closes the stream, waits for its own tasks and returns."""
+        self._stopped = True
+        if self._body is not None:
+            self._body.cancel()
+
+    async def run(self) -> None:
+        """Load, then follow the events until `stop()`; only CancelledError escapes."""
+        if self._stopped or self._body is not None:
+            return
+        body = asyncio.ensure_future(self._run_forever())
+        self._body = body
+        try:
+            await body
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            by_stop = self.stopped and body.cancelled()
+            if by_stop and (task is None or not task.cancelling()):
+                return
+            raise
+        finally:
+            if not body.done():  # run() itself was cancelled: wait for the body to wind down
+                body.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await body
+
+    # The connection
+
+    async def _run_forever(self) -> None:
+        self._wake = asyncio.Event()
+        delay = FIRST_RETRY
+        self._set_connection(FeedStatus.CONNECTING, f"connecting to {self._base_url}")
+        while True:
+            try:
+                await self._connect_and_follow()
+            except _NotAvailable as exc:
+                self._set_connection(FeedStatus.NOT_AVAILABLE, str(exc))
+                return
+            except _Retry as exc:
+                reason = str(exc)
+            except AdapterUnavailable as exc:
+                reason = str(exc)
+            except TimeoutError:
+                reason = "the event stream did not start in time"
+            except Exception as exc:
+                _log.exception("The session feed failed")
+                reason = f"unexpected error: {exc}"
+            if self._connection is FeedStatus.LIVE:
+                delay = FIRST_RETRY  # it had worked: start the backoff over
+            self._set_connection(FeedStatus.RECONNECTING, f"{reason} — retrying in {delay:g} s")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, LAST_RETRY)
+
+    @property
+    def _base_url(self) -> str:
+        return self._client.settings.base_url
+
+    async def _connect_and_follow(self) -> None:
+        connected: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        reader = asyncio.ensure_future(self._read(connected))
+        reader.add_done_callback(lambda _: self._poke())
+        try:
+            await asyncio.wait([connected, reader], return_when=asyncio.FIRST_COMPLETED)
+            if not connected.done():
+                reader.result()  # raises what ended it
+                raise _Retry("the adapter closed the event stream")
+            self._reload = max(self._reload, _Reload.HELD if self._loaded else _Reload.NOW)
+            if self._reload is _Reload.NOW or not self._paused:
+                await self._load()
+            self._set_connection(FeedStatus.LIVE, f"connected to {self._base_url}")
+            await self._follow(reader)
+        finally:
+            connected.cancel()
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+
+    async def _read(self, connected: asyncio.Future[None]) -> None:
+        """Collect the token ids events name; raises (or returns) when the stream ends."""
+        events = self._client.stream_events(self._secret)
+        async with contextlib.aclosing(events):
+            try:
+                async with asyncio.timeout(HELLO_TIMEOUT):
+                    first = await anext(events, None)
+            except EventStreamRefused as exc:
+                raise self._refusal(exc.status, str(exc), "/admin/events") from None
+            if first is None:
+                return
+            connected.set_result(None)
+            self._note(*first)
+            async for kind, data in events:
+                self._note(kind, data)
+
+    def _note(self, kind: str, data: dict[str, Any]) -> None:
+        token_id = data.get("tokenId")
+        if not isinstance(token_id, str) or not _TOKEN_ID.fullmatch(token_id):
+            return
+        if token_id not in self._rows and not self._filters.could_match(token_id, data):
+            return
+        issued = kind == "token.issued"
+        self._pending[token_id] = self._pending.get(token_id, False) or issued
+        if len(self._pending) > MAX_PENDING:
+            self._pending.clear()
+            self._reload = max(self._reload, _Reload.HELD)
+        self._poke()
+
+    async def _follow(self, reader: asyncio.Future[None]) -> None:
+        wake = self._wake
+        assert wake is not None
+        loop = asyncio.get_running_loop()
+        next_check = loop.time() + TIME_CHECK
+        while True:
+            if reader.done():
+                reader.result()
+                raise _Retry("the adapter closed the event stream")
+            if self._reload is _Reload.NOW or (self._reload and not self._paused):
+                await self._load()
+                continue
+            if self._pending and not self._paused:
+                if not self._flush_now:
+                    await asyncio.sleep(BATCH_WINDOW)
+                self._flush_now = False
+                if not self._reload and not self._paused:
+                    await self._refresh()
+                continue
+            if loop.time() >= next_check:
+                next_check = loop.time() + TIME_CHECK
+                if not self._paused and self._queue_changed_by_time():
+                    self._flush_now = True
+                continue
+            wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout_at(next_check):
+                    await wake.wait()
+
+    def _queue_changed_by_time(self) -> bool:
+        """Queue the rows whose state the clock may have changed (active → idle, → expired)."""
+        now = self._wall_clock()
+        queued = False
+        for token_id, row in self._rows.items():
+            if self._time_checked.get(token_id) is row:
+                continue
+            state = row.get("state")
+            expires_at = row.get("expiresAt")
+            last_activity = row.get("lastActivity")
+            expiring = (
+                state in ("issued", "active", "idle")
+                and isinstance(expires_at, int | float)
+                and expires_at <= now
+            )
+            idling = (
+                state == "active"
+                and isinstance(last_activity, int | float)
+                and now - last_activity >= IDLE_AFTER
+            )
+            if expiring or idling:
+                self._time_checked[token_id] = row
+                self._pending.setdefault(token_id, False)
+                queued = True
+        return queued
+
+    # Loading and refreshing
+
+    async def _load(self) -> None:
+        filters = self._filters
+        self._reload = _Reload.NONE
+        self._pending.clear()
+        rows: dict[str, SessionRow] = {}
+        total = 0
+        offset = 0
+        for _ in range(self._max_rows // PAGE_SIZE + 3):
+            limit = min(PAGE_SIZE, self._max_rows - len(rows))
+            params = {
+                **filters.params(),
+                "sort": "lastActivity",
+                "order": "desc",
+                "offset": str(offset),
+                "limit": str(limit),
+            }
+            page, total = await self._list(params)
+            if filters is not self._filters:
+                return  # the filters changed meanwhile: that reload comes next
+            for row in page:
+                rows.setdefault(row["tokenId"], row)
+            offset += len(page)
+            if len(page) < limit or offset >= total or len(rows) >= self._max_rows:
+                break
+        self._rows = rows
+        self._time_checked.clear()
+        self._total = max(total, len(rows))
+        self._loaded = True
+        self.last_update = self._clock()
+        self._deliver(self._on_reset, list(rows.values()), self._total)
+
+    async def _refresh(self) -> None:
+        filters = self._filters
+        pending, self._pending = self._pending, {}
+        full = len(self._rows) >= self._max_rows
+        wanted = [
+            token_id
+            for token_id, issued in pending.items()
+            if token_id in self._rows or issued or not full
+        ]
+        returned: dict[str, SessionRow] = {}
+        for start in range(0, len(wanted), PAGE_SIZE):
+            chunk = wanted[start : start + PAGE_SIZE]
+            params = {**filters.params(), "tokenIds": ",".join(chunk), "limit": str(len(chunk))}
+            page, _ = await self._list(params)
+            returned.update((row["tokenId"], row) for row in page)
+            if filters is not self._filters:
+                return  # a reload is due and covers these
+        if self._paused:  # paused while asking: hold these back too
+            for token_id, issued in pending.items():
+                self._pending[token_id] = self._pending.get(token_id, False) or issued
+            return
+        changes: list[SessionChange] = []
+        for token_id in wanted:
+            row = returned.get(token_id)
+            shown = self._rows.get(token_id)
+            if row is None:
+                if shown is not None:
+                    del self._rows[token_id]
+                    self._time_checked.pop(token_id, None)
+                    self._total = max(self._total - 1, len(self._rows))
+                    changes.append(SessionChange(ChangeKind.REMOVE, token_id))
+            elif shown is not None:
+                if shown != row:
+                    self._rows[token_id] = row
+                    changes.append(SessionChange(ChangeKind.UPSERT, token_id, row))
+            else:
+                if pending[token_id] or len(self._rows) >= self._total:
+                    self._total += 1  # new to the filter (not one counted but not shown)
+                if len(self._rows) < self._max_rows:
+                    self._rows[token_id] = row
+                    changes.append(SessionChange(ChangeKind.UPSERT, token_id, row))
+        if changes:
+            self.last_update = self._clock()
+            self._deliver(self._on_changes, changes)
+
+    async def _list(self, params: dict[str, str]) -> tuple[list[SessionRow], int]:
+        answer = await self._client.request(
+            "GET", SESSIONS_PATH, bearer=self._secret, params=params
+        )
+        if not answer.ok:
+            raise self._refusal(answer.status, answer.errmsg or "", SESSIONS_PATH)
+        data = answer.data
+        rows = data.get("rows") if isinstance(data, dict) else None
+        total = data.get("total") if isinstance(data, dict) else None
+        if not isinstance(rows, list) or not isinstance(total, int):
+            raise _Retry(f"{SESSIONS_PATH} answered without a listing")
+        valid = [
+            row for row in rows if isinstance(row, dict) and isinstance(row.get("tokenId"), str)
+        ]
+        return valid, total
+
+    def _refusal(self, status: int, message: str, path: str) -> Exception:
+        if status == 404:
+            return _NotAvailable(f"{NO_ADMIN_API} (HTTP 404 on {path})")
+        if status == 401:
+            return _NotAvailable(REFUSED)
+        return _Retry(f"{path} answered HTTP {status}: {message}")
+
+    # Callbacks
+
+    def _deliver(self, callback: Callable[..., None], *args: Any) -> None:
+        """A failing callback is the page's bug: log it, and keep the feed going."""
+        try:
+            callback(*args)
+        except Exception:
+            _log.exception("A session feed callback failed")
+
+    def _poke(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    def _set_connection(self, status: FeedStatus, message: str) -> None:
+        self._connection = status
+        self._message = message
+        self._publish_status()
+
+    def _effective_status(self) -> tuple[FeedStatus, str]:
+        if self._paused and self._connection is FeedStatus.LIVE:
+            return FeedStatus.PAUSED, "updates paused: changes are held back until resumed"
+        return self._connection, self._message
+
+    def _publish_status(self) -> None:
+        shown = self._effective_status()
+        if self._body is None or shown == self._shown:
+            return
+        self._shown = shown
+        self._deliver(self._on_status, *shown)

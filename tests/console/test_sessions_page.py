@@ -1,0 +1,263 @@
+"""The Sessions page end to end, offscreen: live rows from real adapters, logouts from the page."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from PySide6.QtCore import QItemSelectionModel
+from PySide6.QtWidgets import QMessageBox, QPushButton
+from pytestqt.exceptions import TimeoutError
+from pytestqt.qtbot import QtBot
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from adapter_core.server import bind_socket
+from console.controller import Controller
+from console.services.profiles import Profile
+from console.services.session_rows import FeedStatus
+from tests.console.test_gui import WAIT_MS, build, click, run
+from tests.support.tradingview_client import TradingViewClient, mint
+
+ACCOUNT = "137780091"
+
+
+@pytest.fixture
+def controller(qtbot: QtBot, qloop: object, console_home: Path) -> Iterator[Controller]:
+    built = build(console_home)
+    qtbot.addWidget(built.window)
+    built.window.show()
+    run(qtbot, built.start_embedded())
+    built.window.show_page("sessions")
+    yield built
+    run(qtbot, built.shutdown())
+
+
+def embedded(controller: Controller) -> tuple[str, str]:
+    url = controller.context.embedded_url()
+    secret = controller._embedded_secret
+    assert url
+    assert secret
+    return url, secret
+
+
+def row_state(controller: Controller, token_id: str) -> str | None:
+    row = controller.sessions.model.row_for(token_id)
+    return None if row is None else str(row["state"])
+
+
+def token_id(url: str, secret: str, token: str) -> str:
+    answer = httpx.post(
+        f"{url}/admin/tokens/introspect",
+        json={"token": token},
+        headers={"Authorization": f"Bearer {secret}"},
+        timeout=10,
+    ).json()
+    found: str = answer["d"]["token"]["tokenId"]
+    return found
+
+
+def select(controller: Controller, token_ids: list[str]) -> None:
+    page = controller.sessions
+    selection = page.table.selectionModel()
+    selection.clearSelection()
+    for wanted in token_ids:
+        number = page.model.row_number(wanted)
+        assert number is not None
+        index = page.proxy.mapFromSource(page.model.index(number, 0))
+        selection.select(
+            index,
+            QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows,
+        )
+
+
+def accept_confirmation(qtbot: QtBot, controller: Controller) -> str:
+    def box() -> QMessageBox | None:
+        found = controller.sessions.findChild(QMessageBox, "confirmation")
+        return found if isinstance(found, QMessageBox) and found.isVisible() else None
+
+    qtbot.waitUntil(lambda: box() is not None, timeout=WAIT_MS)
+    dialog = box()
+    assert dialog is not None
+    text = dialog.text()
+    accept = next(b for b in dialog.buttons() if b.text() == "Log out")
+    assert isinstance(accept, QPushButton)
+    click(qtbot, accept)
+    return text
+
+
+def wait_live(qtbot: QtBot, controller: Controller) -> None:
+    page = controller.sessions
+
+    def live() -> bool:
+        return page.live.text() == f"● {FeedStatus.LIVE.value}"
+
+    try:
+        qtbot.waitUntil(live, timeout=WAIT_MS)
+    except TimeoutError:
+        raise AssertionError(f"{page.live.text()}: {page.live.toolTip()}") from None
+
+
+def test_rows_appear_update_and_turn_revoked_on_logout(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    url, secret = embedded(controller)
+    page = controller.sessions
+    wait_live(qtbot, controller)
+    token = mint(url, secret)
+    trader = TradingViewClient(url, token)
+    try:
+        trader.ok("GET", f"/accounts/{ACCOUNT}/orders")
+        wanted = token_id(url, secret, token)
+        qtbot.waitUntil(lambda: row_state(controller, wanted) == "active", timeout=WAIT_MS)
+        row = page.model.row_for(wanted)
+        assert row is not None
+        first_count = row["requestCount"]
+        for _ in range(3):
+            trader.ok("GET", f"/accounts/{ACCOUNT}/positions")
+
+        def counted() -> bool:
+            current = page.model.row_for(wanted)
+            return current is not None and current["requestCount"] > first_count
+
+        qtbot.waitUntil(counted, timeout=WAIT_MS)
+        select(controller, [wanted])
+        click(qtbot, page.logout_selected)
+        text = accept_confirmation(qtbot, controller)
+        assert wanted[:12] in text
+        qtbot.waitUntil(lambda: row_state(controller, wanted) == "revoked", timeout=WAIT_MS)
+        assert trader.call("GET", f"/accounts/{ACCOUNT}/orders").status_code == 401
+        assert page.results.count() == 1
+        entries = controller.context.activity.audit_entries()
+        assert entries[-1].token_id == wanted
+        assert entries[-1].ok
+    finally:
+        trader.close()
+
+
+def test_a_bulk_logout_of_three_reports_three_results(qtbot: QtBot, controller: Controller) -> None:
+    url, secret = embedded(controller)
+    page = controller.sessions
+    tokens = [mint(url, secret, userId=14602, brokerNames=["BESTBROKER"]) for _ in range(3)]
+    ids = [token_id(url, secret, token) for token in tokens]
+    qtbot.waitUntil(lambda: all(row_state(controller, i) == "issued" for i in ids), timeout=WAIT_MS)
+    select(controller, ids)
+    assert page.logout_selected.text() == "Log out 3 selected"
+    click(qtbot, page.logout_selected)
+    text = accept_confirmation(qtbot, controller)
+    assert "3 token(s)" in text
+    qtbot.waitUntil(lambda: page.results.count() == 3, timeout=WAIT_MS)
+    assert all(page.results.item(i).text().startswith("✔") for i in range(3))
+    qtbot.waitUntil(
+        lambda: all(row_state(controller, i) == "revoked" for i in ids), timeout=WAIT_MS
+    )
+
+
+def test_filter_and_state_filter_find_sessions(qtbot: QtBot, controller: Controller) -> None:
+    url, secret = embedded(controller)
+    page = controller.sessions
+    mine = token_id(url, secret, mint(url, secret, userId=14603, brokerNames=["BESTBROKER"]))
+    other = token_id(url, secret, mint(url, secret, userId=14602, brokerNames=["BESTBROKER"]))
+    qtbot.waitUntil(lambda: page.model.row_for(other) is not None, timeout=WAIT_MS)
+    page.filter.setText(mine[:10])
+    qtbot.waitUntil(lambda: page.proxy.rowCount() == 1, timeout=WAIT_MS)
+    page.filter.clear()
+    page.state.setCurrentIndex(page.state.findData("revoked"))
+    qtbot.waitUntil(lambda: page.proxy.rowCount() == 0, timeout=WAIT_MS)
+
+
+class _BrokerOnlyAdapter:
+    """An adapter that documents only /generate/token and /logout (plus TradingView's /accounts)."""
+
+    secret = "broker-only-secret-broker-only"
+
+    def __init__(self) -> None:
+        self.revoked: set[str] = set()
+        self.issued = 0
+        app = Starlette(
+            routes=[
+                Route("/generate/token", self._mint, methods=["POST"]),
+                Route("/logout", self._logout, methods=["POST"]),
+                Route("/accounts", self._accounts, methods=["GET"]),
+            ]
+        )
+        self.sock = bind_socket("127.0.0.1", 0)
+        host, port = self.sock.getsockname()[:2]
+        self.url = f"http://{host}:{port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]})
+
+    def _bearer(self, request: Request) -> str:
+        return request.headers.get("authorization", "").removeprefix("Bearer ")
+
+    async def _mint(self, request: Request) -> Response:
+        if self._bearer(request) != self.secret:
+            return JSONResponse({"s": "error", "errmsg": "Unauthorized"}, 401)
+        body = await request.json()
+        if "userId" not in body:
+            return JSONResponse({"s": "error", "errmsg": "userId is required"}, 400)
+        self.issued += 1
+        return JSONResponse({"s": "ok", "d": f"opaque-token-number-{self.issued:04d}-" + "x" * 40})
+
+    async def _logout(self, request: Request) -> Response:
+        token = self._bearer(request)
+        if token in self.revoked:
+            return JSONResponse({"s": "error", "errmsg": "The token has already been revoked."})
+        self.revoked.add(token)
+        return JSONResponse({"s": "ok"})
+
+    async def _accounts(self, request: Request) -> Response:
+        if self._bearer(request) in self.revoked:
+            return JSONResponse({"s": "error", "errmsg": "The token has been logged out."}, 401)
+        return JSONResponse({"s": "ok", "d": []})
+
+    def __enter__(self) -> _BrokerOnlyAdapter:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def test_without_an_admin_api_the_page_shows_the_tokens_minted_here(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    with _BrokerOnlyAdapter() as plain:
+        profile = controller.context.profiles.add(Profile.create("Broker only", plain.url))
+        controller.context.secret_store.set(profile.secret_key, plain.secret)
+        controller.window.reload_profiles()
+        controller.context.set_active(profile.id)
+        tokens = controller.tokens
+        tokens.user_id.setText("14601")
+        tokens.brokers.set_tags(["BESTBROKER"])
+        before = tokens.status.text()
+        click(qtbot, tokens.send_button)
+        qtbot.waitUntil(
+            lambda: (
+                tokens.status.text() not in (before, "")
+                and tokens.send_button.isEnabled()
+                and not tokens.status.text().startswith("Sending")
+            ),
+            timeout=WAIT_MS,
+        )
+        assert tokens.token.value()
+        page = controller.sessions
+        page.start()
+        qtbot.waitUntil(lambda: page.model.total() == 1, timeout=WAIT_MS)
+        assert "no admin API" in page.notice.text()
+        assert "1 token(s) minted from this console" in page.notice.text()
+        row = page.model.row_at(0)
+        assert row["state"] == "issued"
+        select(controller, [row["tokenId"]])
+        click(qtbot, page.logout_selected)
+        accept_confirmation(qtbot, controller)
+        qtbot.waitUntil(lambda: page.results.count() == 1, timeout=WAIT_MS)
+        assert page.results.item(0).text().startswith("✔")
+        assert tokens.token.value() in plain.revoked
