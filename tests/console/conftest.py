@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,17 +63,44 @@ def memory_keyring(request: pytest.FixtureRequest) -> Iterator[MemoryKeyring | N
     keyring.set_keyring(previous)
 
 
-@pytest.fixture
-def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
+@pytest.fixture(scope="session")
+def _console_loop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
+    """One qasync loop for the whole session: closing loops repeatedly crashes PySide6
+    (qasync #154, fixed only in unreleased qasync), so it is closed once, at the end."""
     loop = qasync.QEventLoop(qapp, already_running=True)
+    _detach(loop)
+    yield loop
+    loop.close()
+
+
+def _attach(loop: qasync.QEventLoop) -> None:
+    loop._QEventLoop__is_running = True
+    asyncio.events._set_running_loop(loop)
     asyncio.set_event_loop(loop)
+
+
+def _detach(loop: qasync.QEventLoop) -> None:
+    """Not `loop.stop()`: that calls QApplication.exit() and breaks every later qtbot.wait."""
+    loop._QEventLoop__is_running = False
+    asyncio.events._set_running_loop(None)
+    asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def qloop(_console_loop: qasync.QEventLoop, qapp: QApplication) -> Iterator[qasync.QEventLoop]:
+    """The session's qasync loop, running for this test; leftover tasks are cancelled after."""
+    loop = _console_loop
+    _attach(loop)
     errors: list[dict[str, object]] = []
     loop.set_exception_handler(lambda _, context: errors.append(context))
     yield loop
-    for task in asyncio.all_tasks(loop):
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
         task.cancel()
-    loop._QEventLoop__is_running = False
-    asyncio.events._set_running_loop(None)
-    loop.close()
-    asyncio.set_event_loop(None)
+    deadline = time.monotonic() + 5
+    while any(not task.done() for task in pending) and time.monotonic() < deadline:
+        qapp.processEvents()
+        time.sleep(0.01)
+    loop.set_exception_handler(None)
+    _detach(loop)
     assert not errors, errors
