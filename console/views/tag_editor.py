@@ -38,7 +38,7 @@ class TagEditor(QWidget):
     rejected = Signal(str)
     """A typed value was refused; the argument says why."""
 
-    def __init__(self, placeholder: str, check: TagCheck, parent: QWidget | None = None) -> None:
+    def __init__(self, hint: str, check: TagCheck, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._check = check
         self._tags: list[str] = []
@@ -47,7 +47,7 @@ class TagEditor(QWidget):
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(4)
         self.input = _Input(self)
-        self.input.setPlaceholderText(placeholder)
+        self.input.setPlaceholderText(hint)
         self.input.returnPressed.connect(self._commit_input)
         self.input.textEdited.connect(self._on_edited)
         self.input.backspace_on_empty.connect(self._remove_last)
