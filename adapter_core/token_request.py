@@ -192,3 +192,12 @@ def validate_token_request(document: object) -> TokenRequest:
         account_ids=None if accounts is None else tuple(accounts),
         is_verified=document.get("isVerified", False),
     )
+
+
+def request_body(request: TokenRequest) -> dict[str, Any]:
+    """The body a request came from, as the source document spells it (the inverse of parsing)."""
+    body: dict[str, Any] = {"userId": request.user_id, "brokerNames": list(request.broker_names)}
+    if request.account_ids is not None:
+        body["ctidTraderAccountIds"] = list(request.account_ids)
+    body["isVerified"] = request.is_verified
+    return body

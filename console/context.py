@@ -12,11 +12,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from adapter_core.token_request import TokenRequest
+from adapter_core.token_request import TokenRequest, request_body
 from console.services.activity import ActivityLog
 from console.services.client import AdapterClient, AdapterUnavailable, ClientSettings, RawExchange
 from console.services.profiles import EMBEDDED_PROFILE_ID, Profile, ProfileStore
-from console.services.recent import RecentError, RecentRequests, request_body
+from console.services.recent import RecentError, RecentRequests
 from console.services.secrets import AsyncSecrets, SecretStore, profile_key
 from console.services.vault import MintedTokenVault, VaultError
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from adapter_core.token_request import TokenRequest
+from adapter_core.token_request import TokenRequest, request_body
 
 
 class AdapterUnavailable(Exception):
@@ -85,15 +85,6 @@ class ConnectionReport:
     """None when the adapter could not be asked."""
     latency_ms: float | None
     message: str
-
-
-def token_request_body(request: TokenRequest) -> dict[str, Any]:
-    """The /generate/token body exactly as the source document spells it."""
-    body: dict[str, Any] = {"userId": request.user_id, "brokerNames": list(request.broker_names)}
-    if request.account_ids is not None:
-        body["ctidTraderAccountIds"] = list(request.account_ids)
-    body["isVerified"] = request.is_verified
-    return body
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,7 +272,7 @@ class AdapterClient:
 
     async def generate_token(self, secret: str, request: TokenRequest) -> Answer:
         return await self.request(
-            "POST", "/generate/token", bearer=secret, json_body=token_request_body(request)
+            "POST", "/generate/token", bearer=secret, json_body=request_body(request)
         )
 
     async def logout(self, token: str) -> Answer:

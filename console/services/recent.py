@@ -15,7 +15,12 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from adapter_core.datadir import write_private_file
-from adapter_core.token_request import TokenRequest, TokenRequestError, parse_token_request_body
+from adapter_core.token_request import (
+    TokenRequest,
+    TokenRequestError,
+    parse_token_request_body,
+    request_body,
+)
 from console.paths import data_dir, ensure_dir
 from console.services.vault import set_aside
 
@@ -26,15 +31,6 @@ _VERSION = 1
 
 class RecentError(Exception):
     """The recent-requests file could not be read or saved; the message is for the operator."""
-
-
-def request_body(request: TokenRequest) -> dict[str, Any]:
-    """The body as the source document spells it; `ctidTraderAccountIds` only when listed."""
-    body: dict[str, Any] = {"userId": request.user_id, "brokerNames": list(request.broker_names)}
-    if request.account_ids is not None:
-        body["ctidTraderAccountIds"] = list(request.account_ids)
-    body["isVerified"] = request.is_verified
-    return body
 
 
 def _parse(document: Any) -> dict[str, list[TokenRequest]]:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from adapter_core.token_request import TokenRequest, TokenRequestError
+from adapter_core.token_request import TokenRequest, TokenRequestError, request_body
 from console.paths import HOME_ENV, data_dir
-from console.services.recent import RECENT_FILE, RecentError, RecentRequests, request_body
+from console.services.recent import RECENT_FILE, RecentError, RecentRequests
 
 
 @pytest.fixture
