@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
+import signal
+import socket
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 os.environ.setdefault("QT_API", "pyside6")
@@ -77,9 +81,45 @@ async def _open_stores(
     return profiles, vault, recent
 
 
+@contextlib.contextmanager
+def _quit_on_signals(loop: asyncio.AbstractEventLoop, quitting: asyncio.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT end the console as File › Quit does.
+
+    Qt's loop runs in C++, so Python would see a signal only at its next Python call; the
+    wake-up descriptor, watched by the loop, makes it notice at once.
+    """
+    receiver, sender = socket.socketpair()
+    receiver.setblocking(False)
+    sender.setblocking(False)
+    previous_fd = signal.set_wakeup_fd(sender.fileno(), warn_on_full_buffer=False)
+    previous = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT)}
+
+    def drain() -> None:
+        with contextlib.suppress(OSError):
+            receiver.recv(512)
+
+    loop.add_reader(receiver.fileno(), drain)
+    for number in previous:
+        signal.signal(number, lambda *_: loop.call_soon_threadsafe(quitting.set))
+    try:
+        yield
+    finally:
+        loop.remove_reader(receiver.fileno())
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        signal.set_wakeup_fd(previous_fd)
+        receiver.close()
+        sender.close()
+
+
 async def _main(app: QApplication, args: argparse.Namespace) -> int:
     quitting = asyncio.Event()
-    app.aboutToQuit.connect(quitting.set)
+    app.setQuitOnLastWindowClosed(False)
+    with _quit_on_signals(asyncio.get_running_loop(), quitting):
+        return await _run_console(args, quitting)
+
+
+async def _run_console(args: argparse.Namespace, quitting: asyncio.Event) -> int:
     settings = QSettings(
         str(paths.ensure_dir(paths.config_dir()) / "console.ini"), QSettings.Format.IniFormat
     )
@@ -91,17 +131,20 @@ async def _main(app: QApplication, args: argparse.Namespace) -> int:
     controller.report_problems(problems)
     if args.page:
         controller.window.show_page(args.page)
+    controller.window.closed.connect(quitting.set)
     controller.window.show()
-    await controller.start_embedded()
-    controller.start_demo_clients(args.demo_clients)
-    if args.screenshot is not None:
-        settle = SCREENSHOT_SETTLE_MS + (DEMO_CLIENTS_SETTLE_MS if args.demo_clients else 0)
-        code = await controller.screenshot(args.screenshot, settle)
+    code = 0
+    try:
+        await controller.start_embedded()
+        controller.start_demo_clients(args.demo_clients)
+        if args.screenshot is not None:
+            settle = SCREENSHOT_SETTLE_MS + (DEMO_CLIENTS_SETTLE_MS if args.demo_clients else 0)
+            code = await controller.screenshot(args.screenshot, settle)
+        else:
+            await quitting.wait()
+    finally:
         await controller.shutdown()
-        return code
-    await quitting.wait()
-    await controller.shutdown()
-    return 0
+    return code
 
 
 def run_gui(argv: list[str]) -> int:

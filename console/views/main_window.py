@@ -54,6 +54,8 @@ def swatch(colour: str) -> QIcon:
 
 class MainWindow(QMainWindow):
     profile_switch_requested = Signal(str)
+    closed = Signal()
+    """The window was closed (File › Quit, Ctrl+Q, the title bar): the console shuts down."""
 
     def __init__(
         self,
@@ -240,3 +242,4 @@ class MainWindow(QMainWindow):
         self._settings.setValue("window/page", PAGES[max(self.sidebar.currentRow(), 0)])
         self._settings.sync()
         super().closeEvent(event)
+        self.closed.emit()
