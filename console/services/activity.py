@@ -3,16 +3,18 @@
 Redaction happens in `ActivityLog.record`, before anything is stored, so the log (and the
 table, filters and exports built on it) never holds a secret or a token: there is no raw copy
 to leak later. The log is bounded so a long session cannot grow memory without limit.
+
+The console's own polling (health checks, the session feed's refreshes, capability probes) is
+recorded too, marked `background`, so the page can fold it away without losing it; an answer a
+probe asks for (Test connection's 400, a capability probe's 404) is marked `expected`, so it is
+not mistaken for a failure.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import logging
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
@@ -20,8 +22,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from adapter_core.datadir import write_private_file
-from console.services.audit import AuditEntry, AuditListener, AuditTrail
+from psygnal import Signal
+
+from console.services.audit import AuditEntry, AuditTrail
+from console.services.export import write_csv, write_json
 from console.services.redaction import (
     bearer_credentials,
     redact_headers,
@@ -33,8 +37,6 @@ from console.services.redaction import (
 ACTIVITY_CAPACITY = 5000
 MAX_BODY_CHARS = 64 * 1024
 """Bodies longer than this are cut (after redaction, so no secret is cut in half unmasked)."""
-
-_log = logging.getLogger(__name__)
 
 
 class StatusClass(Enum):
@@ -72,6 +74,11 @@ class Exchange:
     request_body: str
     response_body: str
     error: str | None
+    background: bool = False
+    """The console's own polling, not something the operator asked for."""
+    expected: bool = False
+    """The status is the answer the request was made to get (a probe's 400 or 404): a
+    success, whatever its number."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -86,6 +93,8 @@ class Exchange:
             "requestBody": self.request_body,
             "responseBody": self.response_body,
             "error": self.error,
+            "background": self.background,
+            "expected": self.expected,
         }
 
 
@@ -108,6 +117,15 @@ class RawParts(Protocol):
     def duration_ms(self) -> float: ...
     @property
     def error(self) -> str | None: ...
+    @property
+    def background(self) -> bool:
+        """The console's own polling (health checks, feed refreshes, capability probes)."""
+        ...
+
+    @property
+    def expected_statuses(self) -> frozenset[int]:
+        """Statuses that are the expected outcome of a probe, not failures."""
+        ...
 
 
 def _truncate(text: str) -> str:
@@ -146,23 +164,24 @@ def matches(
     return any(needle in part.casefold() for part in haystack)
 
 
-ExchangeListener = Callable[[Exchange, Exchange | None], None]
-"""Called with the new exchange and the oldest one it pushed out (None below capacity)."""
-
-
 class ActivityLog:
     """Bounded, newest-last log of exchanges and the audit trail of console logouts.
 
-    Use it from one thread (the GUI's): listeners run synchronously inside `record`, and a
-    failing listener is logged without stopping the others or the recording.
+    Use it from one thread (the GUI's): listeners run synchronously inside `record` and
+    `clear`. A listener's exception propagates from there as `psygnal.EmitLoopError`, after
+    the log has changed: a view that cannot follow the log is a bug to see, not to log away.
     """
+
+    recorded = Signal(Exchange, object)
+    """(exchange, evicted): the new exchange and the oldest one it pushed out (None below
+    capacity), so a model can drop the same row instead of reloading."""
+    cleared = Signal()
+    """Every exchange was forgotten: a model resets."""
 
     def __init__(self, capacity: int = ACTIVITY_CAPACITY, audit_trail: AuditTrail | None = None):
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
         self._exchanges: deque[Exchange] = deque(maxlen=capacity)
-        self._listeners: list[ExchangeListener] = []
-        self._cleared_listeners: list[Callable[[], None]] = []
         self._next_seq = 1
         self.audit_trail = audit_trail or AuditTrail()
 
@@ -172,16 +191,6 @@ class ActivityLog:
 
     def __len__(self) -> int:
         return len(self._exchanges)
-
-    def add_listener(self, listener: ExchangeListener) -> Callable[[], None]:
-        """Add a listener; the returned callable removes it."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
-
-    def add_cleared_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
-        """Called after `clear`, so a model can reset; the returned callable removes it."""
-        self._cleared_listeners.append(listener)
-        return lambda: self._cleared_listeners.remove(listener)
 
     def record(
         self,
@@ -198,11 +207,15 @@ class ActivityLog:
         error: str | None,
         secrets: Iterable[str],
         when: datetime | None = None,
+        background: bool = False,
+        expected_statuses: frozenset[int] = frozenset(),
     ) -> Exchange:
         """Redact the raw parts and keep only the redacted exchange.
 
         `secrets` are the values known to be secret (profile secrets, minted tokens); any
-        credential in the request's Authorization header is added to them.
+        credential in the request's Authorization header is added to them. `background` marks
+        the console's own polling; a status in `expected_statuses` is what the request was
+        made to get.
         """
         known = {*secrets, *bearer_credentials(request_headers)}
         exchange = Exchange(
@@ -222,16 +235,14 @@ class ActivityLog:
                 redact_json_body(response_body, path=path, part="response", secrets=known)
             ),
             error=None if error is None else redact_text(error, known),
+            background=background,
+            expected=status is not None and status in expected_statuses,
         )
         self._next_seq += 1
         full = len(self._exchanges) == self._exchanges.maxlen
         evicted = self._exchanges[0] if full else None
         self._exchanges.append(exchange)
-        for listener in list(self._listeners):
-            try:
-                listener(exchange, evicted)
-            except Exception:
-                _log.exception("An activity listener failed")
+        self.recorded.emit(exchange, evicted)
         return exchange
 
     def record_raw(
@@ -257,6 +268,8 @@ class ActivityLog:
             error=raw.error,
             secrets=secrets,
             when=when,
+            background=raw.background,
+            expected_statuses=raw.expected_statuses,
         )
 
     def filter(
@@ -271,11 +284,7 @@ class ActivityLog:
     def clear(self) -> None:
         """Forget every exchange (the audit trail stays)."""
         self._exchanges.clear()
-        for listener in list(self._cleared_listeners):
-            try:
-                listener()
-            except Exception:
-                _log.exception("An activity listener failed")
+        self.cleared.emit()
 
     def audit(
         self,
@@ -304,23 +313,6 @@ class ActivityLog:
     def audit_entries(self) -> list[AuditEntry]:
         return self.audit_trail.entries()
 
-    def add_audit_listener(self, listener: AuditListener) -> Callable[[], None]:
-        return self.audit_trail.add_listener(listener)
-
-    @staticmethod
-    def export_json(path: Path, exchanges: Iterable[Exchange]) -> None:
-        """See the module's `export_json`; here so a page holding the log needs nothing else."""
-        export_json(path, exchanges)
-
-    @staticmethod
-    def export_csv(path: Path, exchanges: Iterable[Exchange]) -> None:
-        """See the module's `export_csv`."""
-        export_csv(path, exchanges)
-
-
-class ExportError(Exception):
-    """The export file could not be written; the message is for the operator."""
-
 
 _CSV_COLUMNS = (
     "when",
@@ -334,8 +326,9 @@ _CSV_COLUMNS = (
     "requestBody",
     "responseBody",
     "error",
+    "background",
+    "expected",
 )
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _export_row(exchange: Exchange) -> dict[str, Any]:
@@ -348,32 +341,18 @@ def _export_row(exchange: Exchange) -> dict[str, Any]:
     return row
 
 
-def _spreadsheet_safe(value: Any) -> str:
-    """Prefix text a spreadsheet would run as a formula: adapters' answers are untrusted."""
-    text = "" if value is None else value if isinstance(value, str) else str(value)
-    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
-
-
-def _write(path: Path, content: bytes) -> None:
-    try:
-        write_private_file(path, content)
-    except OSError as exc:
-        raise ExportError(f"Could not write {path}: {exc.strerror or exc}.") from exc
-
-
 def export_json(path: Path, exchanges: Iterable[Exchange]) -> None:
     """Write the exchanges as a JSON array (redacted data only; mode 0600; atomic)."""
-    rows = [_export_row(exchange) for exchange in exchanges]
-    _write(path, json.dumps(rows, ensure_ascii=False, indent=2).encode() + b"\n")
+    write_json(path, [_export_row(exchange) for exchange in exchanges])
 
 
-def export_csv(path: Path, exchanges: Iterable[Exchange]) -> None:
-    """Write the exchanges as CSV, headers as a JSON cell (redacted; mode 0600; atomic)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(_CSV_COLUMNS)
-    for exchange in exchanges:
-        row = _export_row(exchange)
-        row["requestHeaders"] = json.dumps(row["requestHeaders"], ensure_ascii=False)
-        writer.writerow([_spreadsheet_safe(row[column]) for column in _CSV_COLUMNS])
-    _write(path, buffer.getvalue().encode())
+def export_csv(path: Path, exchanges: Iterable[Exchange]) -> int:
+    """Write the exchanges as CSV, headers as a JSON cell (redacted; mode 0600; atomic);
+    the number written."""
+    return write_csv(path, _CSV_COLUMNS, (_csv_row(exchange) for exchange in exchanges))
+
+
+def _csv_row(exchange: Exchange) -> list[object]:
+    row = _export_row(exchange)
+    row["requestHeaders"] = json.dumps(row["requestHeaders"], ensure_ascii=False)
+    return [row[column] for column in _CSV_COLUMNS]

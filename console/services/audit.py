@@ -7,17 +7,16 @@ form are kept, never the token.
 
 from __future__ import annotations
 
-import logging
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from psygnal import Signal
 
 from console.services.redaction import mask, redact_text
 
 AUDIT_CAPACITY = 1000
-
-_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,31 +36,26 @@ class AuditEntry:
     """The outcome in words, redacted."""
 
 
-AuditListener = Callable[[AuditEntry, AuditEntry | None], None]
-"""Called with the new entry and the oldest one it pushed out (None below capacity)."""
-
-
 class AuditTrail:
-    """A bounded, newest-last list of logout attempts with change listeners.
+    """A bounded, newest-last list of logout attempts that tells listeners about each one.
 
-    Use it from one thread (the GUI's): listeners run synchronously inside `add`.
+    Use it from one thread (the GUI's): `added`'s listeners run synchronously inside `add`.
     """
+
+    added = Signal(AuditEntry, object)
+    """(entry, evicted): the new entry and the oldest one it pushed out (None below capacity),
+    so a bounded view can drop the same row. A listener's exception propagates from `add` as
+    `psygnal.EmitLoopError` (the entry is kept already): a broken view is a bug to see."""
 
     def __init__(self, capacity: int = AUDIT_CAPACITY) -> None:
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
         self._entries: deque[AuditEntry] = deque(maxlen=capacity)
-        self._listeners: list[AuditListener] = []
         self._next_seq = 1
 
     def entries(self) -> list[AuditEntry]:
         """Oldest first."""
         return list(self._entries)
-
-    def add_listener(self, listener: AuditListener) -> Callable[[], None]:
-        """Add a listener; the returned callable removes it."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
 
     def add(
         self,
@@ -90,9 +84,5 @@ class AuditTrail:
         full = len(self._entries) == self._entries.maxlen
         evicted = self._entries[0] if full else None
         self._entries.append(entry)
-        for listener in list(self._listeners):
-            try:
-                listener(entry, evicted)
-            except Exception:
-                _log.exception("An audit listener failed")
+        self.added.emit(entry, evicted)
         return entry

@@ -1,11 +1,21 @@
-"""The Activity page: every exchange the console made, filterable, exportable, all redacted."""
+"""The Activity page: every exchange the console made, filterable, exportable, all redacted.
+
+The console polls on its own (health checks every few seconds, the session feed, capability
+probes); shown by default, that polling would bury the operator's requests within minutes. So
+it is recorded but hidden until asked for, and the page says how much is hidden.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QItemSelection, QSortFilterProxyModel, Qt
+from psygnal import SignalInstance
+from PySide6.QtCore import QItemSelection, QObject, Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -22,30 +32,68 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.models.activity_model import ActivityModel
-from console.services.activity import ActivityLog, Exchange, ExportError
+from console.models.activity_model import ActivityFilterProxy, ActivityModel
+from console.services.activity import ActivityLog, Exchange, export_csv, export_json
 from console.services.audit import AuditEntry
+from console.services.export import ExportError
 
 AUDIT_COLUMNS = ("When", "Profile", "Token", "Result", "Adapter's answer")
+
+
+def disconnect_when_destroyed(
+    owner: QObject, *connections: tuple[SignalInstance, Callable[..., Any]]
+) -> None:
+    """Undo psygnal `connections` when `owner` is destroyed.
+
+    The log outlives its views; once a view's C++ side is gone its slots raise inside the log's
+    emit, which would fail the HTTP request being recorded. The closure holds the slots, never
+    `owner`, so it does not keep the destroyed widget's wrapper alive.
+    """
+
+    def disconnect() -> None:
+        for signal, slot in connections:
+            signal.disconnect(slot)
+
+    owner.destroyed.connect(disconnect)
+
+
+def add_audit_row(table: QTableWidget, entry: AuditEntry, evicted: AuditEntry | None) -> None:
+    """Newest first: when, profile, which token, and what the adapter said; the row the trail's
+    bound pushed out leaves the bottom, so the table never outgrows the trail."""
+    if evicted is not None and table.rowCount() > 0:
+        table.removeRow(table.rowCount() - 1)
+    table.insertRow(0)
+    values = (
+        entry.when.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+        entry.profile_name,
+        entry.token_id[:12] + "…" if entry.token_id else entry.token_hint,
+        "ok" if entry.ok else "failed",
+        entry.result,
+    )
+    for column, value in enumerate(values):
+        table.setItem(0, column, QTableWidgetItem(value))
 
 
 class ActivityPage(QWidget):
     def __init__(self, activity: ActivityLog, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._activity = activity
-        self.model = ActivityModel()
+        self.model = ActivityModel(self)
         self.model.set_rows(activity.exchanges())
-        activity.add_listener(self.model.prepend)
-        activity.add_cleared_listener(lambda: self.model.set_rows([]))
-        self.proxy = QSortFilterProxyModel(self)
+        self.proxy = ActivityFilterProxy(self)
         self.proxy.setSourceModel(self.model)
-        self.proxy.setFilterKeyColumn(-1)
-        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
 
         self.filter = QLineEdit(self)
         self.filter.setPlaceholderText("Filter by profile, method, path or status")
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        self.show_background = QCheckBox("Show background polling", self)
+        self.show_background.setToolTip(
+            "Health checks, the Sessions page's refreshes and capability probes the console "
+            "sends on its own."
+        )
+        self.show_background.toggled.connect(self._background_toggled)
+        self.hidden_note = QLabel("", self)
+        self.hidden_note.setStyleSheet("color: #757575;")
         export_json = QPushButton("Export JSON…", self)
         export_json.clicked.connect(lambda: self._export("json"))
         export_csv = QPushButton("Export CSV…", self)
@@ -53,6 +101,8 @@ class ActivityPage(QWidget):
         self.export_note = QLabel("", self)
         top = QHBoxLayout()
         top.addWidget(self.filter, 1)
+        top.addWidget(self.show_background)
+        top.addWidget(self.hidden_note)
         top.addWidget(export_json)
         top.addWidget(export_csv)
 
@@ -83,8 +133,20 @@ class ActivityPage(QWidget):
         audit_header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         audit_header.setStretchLastSection(True)
         for entry in activity.audit_entries():
-            self._add_audit(entry)
-        activity.add_audit_listener(lambda entry, _evicted: self._add_audit(entry))
+            add_audit_row(self.audit, entry, None)
+        audit_slot = partial(add_audit_row, self.audit)
+        activity.recorded.connect(self.model.prepend)
+        activity.cleared.connect(self.model.clear)
+        activity.audit_trail.added.connect(audit_slot)
+        disconnect_when_destroyed(
+            self,
+            (activity.recorded, self.model.prepend),
+            (activity.cleared, self.model.clear),
+            (activity.audit_trail.added, audit_slot),
+        )
+        for change in (self.model.rowsInserted, self.model.rowsRemoved, self.model.modelReset):
+            change.connect(self._show_hidden_count)
+        self._show_hidden_count()
 
         self.tabs = QTabWidget(self)
         exchanges = QWidget(self.tabs)
@@ -98,18 +160,15 @@ class ActivityPage(QWidget):
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.export_note)
 
-    def _add_audit(self, entry: AuditEntry) -> None:
-        """Newest first: when, profile, which token, and what the adapter said."""
-        self.audit.insertRow(0)
-        values = (
-            entry.when.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
-            entry.profile_name,
-            entry.token_id[:12] + "…" if entry.token_id else entry.token_hint,
-            "ok" if entry.ok else "failed",
-            entry.result,
-        )
-        for column, value in enumerate(values):
-            self.audit.setItem(0, column, QTableWidgetItem(value))
+    def _background_toggled(self, show: bool) -> None:
+        self.proxy.set_show_background(show)
+        self._show_hidden_count()
+
+    def _show_hidden_count(self) -> None:
+        hidden = 0 if self.proxy.show_background else self.model.background_count
+        noun = "exchange" if hidden == 1 else "exchanges"
+        self.hidden_note.setText(f"{hidden} background {noun} hidden")
+        self.hidden_note.setVisible(hidden > 0)
 
     def _show_selected(self, selected: QItemSelection, _: QItemSelection) -> None:
         indexes = selected.indexes()
@@ -119,6 +178,10 @@ class ActivityPage(QWidget):
         exchange: Exchange = self.model.exchange(self.proxy.mapToSource(indexes[0]).row())
         headers = "\n".join(f"{name}: {value}" for name, value in exchange.request_headers.items())
         status = "no answer" if exchange.status is None else f"HTTP {exchange.status}"
+        if exchange.expected:
+            status += f" (expected: this probe asks for a {exchange.status})"
+        if exchange.background:
+            status += ", background polling"
         self.detail.setPlainText(
             f"{exchange.method} {exchange.path}  ({exchange.profile_name}, "
             f"{exchange.when.astimezone().isoformat(timespec='seconds')})\n{headers}\n\n"
@@ -141,15 +204,19 @@ class ActivityPage(QWidget):
         dialog.open()
 
     def export_to(self, path: Path, kind: str) -> None:
+        """Write the rows the table shows (filters and hidden polling apply) as `kind`."""
         exchanges = self.visible_exchanges()
         try:
             if kind == "json":
-                self._activity.export_json(path, exchanges)
+                export_json(path, exchanges)
             else:
-                self._activity.export_csv(path, exchanges)
+                export_csv(path, exchanges)
         except ExportError as exc:
             self.export_note.setText(str(exc))
             self.export_note.setStyleSheet("color: #c62828;")
             return
-        self.export_note.setText(f"Exported {len(exchanges)} exchanges (redacted) to {path}.")
+        note = f"Exported {len(exchanges)} exchanges (redacted) to {path}."
+        if self.model.background_count and not self.proxy.show_background:
+            note += " Hidden background polling is not included."
+        self.export_note.setText(note)
         self.export_note.setStyleSheet("")

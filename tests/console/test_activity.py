@@ -6,24 +6,27 @@ import csv
 import json
 import secrets
 import stat
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from psygnal import EmitLoopError
 
 from console.paths import HOME_ENV
 from console.services.activity import (
     MAX_BODY_CHARS,
     ActivityLog,
     Exchange,
-    ExportError,
+    RawParts,
     StatusClass,
     export_csv,
     export_json,
     matches,
 )
 from console.services.audit import AuditEntry, AuditTrail
-from console.services.client import RawExchange
+from console.services.export import ExportError
 from console.services.redaction import REDACTED, mask
 
 SECRET = "broker-secret-" + "s" * 24
@@ -35,6 +38,22 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "home"
     monkeypatch.setenv(HOME_ENV, str(path))
     return path
+
+
+@dataclass(frozen=True)
+class Reported:
+    """What the HTTP client reports, with the fields `RawParts` asks for (and no more)."""
+
+    method: str
+    path: str
+    request_headers: Mapping[str, str]
+    request_body: str
+    status: int | None
+    response_body: str
+    duration_ms: float
+    error: str | None
+    background: bool = False
+    expected_statuses: frozenset[int] = frozenset()
 
 
 def record_mint(log: ActivityLog, *, status: int | None = 200, profile: str = "p1") -> Exchange:
@@ -94,7 +113,7 @@ def test_headers_of_a_recorded_exchange_cannot_be_changed() -> None:
 
 
 def test_record_raw_takes_what_the_client_reports() -> None:
-    raw = RawExchange(
+    raw: RawParts = Reported(
         method="POST",
         path="/admin/tokens/introspect",
         request_headers={"Authorization": f"Bearer {SECRET}"},
@@ -107,7 +126,50 @@ def test_record_raw_takes_what_the_client_reports() -> None:
     exchange = ActivityLog().record_raw(raw, profile_id="p", profile_name="P", secrets=[])
     assert json.loads(exchange.request_body) == {"token": mask(TOKEN)}
     assert (exchange.method, exchange.status, exchange.duration_ms) == ("POST", 200, 3.0)
+    assert (exchange.background, exchange.expected) == (False, False)
     assert SECRET not in repr(exchange)
+
+
+def probe(
+    log: ActivityLog, status: int | None, expected: frozenset[int], *, background: bool = False
+) -> Exchange:
+    """A capability probe or connection test as the client reports it."""
+    raw = Reported(
+        method="GET",
+        path="/admin/info",
+        request_headers={},
+        request_body="",
+        status=status,
+        response_body="" if status is None else json.dumps({"s": "error", "errmsg": "no"}),
+        duration_ms=2.0,
+        error="Cannot connect" if status is None else None,
+        background=background,
+        expected_statuses=expected,
+    )
+    return log.record_raw(raw, profile_id="p", profile_name="P", secrets=[])
+
+
+def test_record_raw_keeps_whether_it_was_background_polling_and_expected() -> None:
+    log = ActivityLog()
+    health = probe(log, 200, frozenset(), background=True)
+    assert (health.background, health.expected) == (True, False)
+    refused_as_asked = probe(log, 400, frozenset({400}))
+    assert (refused_as_asked.background, refused_as_asked.expected) == (False, True)
+    no_admin_api = probe(log, 404, frozenset({400, 404}), background=True)
+    assert (no_admin_api.background, no_admin_api.expected) == (True, True)
+
+
+def test_only_the_statuses_asked_for_are_expected() -> None:
+    log = ActivityLog()
+    assert not probe(log, 401, frozenset({400})).expected
+    assert not probe(log, 500, frozenset({400, 404})).expected
+    assert not probe(log, None, frozenset({400})).expected
+    assert not probe(log, 400, frozenset()).expected
+
+
+def test_record_defaults_to_the_operators_own_request() -> None:
+    exchange = record_mint(ActivityLog(), status=400)
+    assert (exchange.background, exchange.expected) == (False, False)
 
 
 def test_long_bodies_are_cut_after_redaction() -> None:
@@ -134,40 +196,48 @@ def test_long_bodies_are_cut_after_redaction() -> None:
 def test_the_log_is_bounded_and_tells_listeners_what_fell_out() -> None:
     log = ActivityLog(capacity=3)
     seen: list[tuple[int, int | None]] = []
-    unsubscribe = log.add_listener(
-        lambda new, old: seen.append((new.seq, None if old is None else old.seq))
-    )
+
+    def listener(new: Exchange, old: Exchange | None) -> None:
+        seen.append((new.seq, None if old is None else old.seq))
+
+    log.recorded.connect(listener)
     for _ in range(5):
         record_mint(log)
     assert [e.seq for e in log.exchanges()] == [3, 4, 5]
     assert seen == [(1, None), (2, None), (3, None), (4, 1), (5, 2)]
-    unsubscribe()
+    log.recorded.disconnect(listener)
     record_mint(log)
     assert len(seen) == 5
     assert len(log) == 3
 
 
-def test_a_failing_listener_does_not_stop_recording_or_other_listeners(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+def test_each_log_has_its_own_listeners() -> None:
+    """The signals are declared on the class; a listener must still hear only its own log."""
+    first, second = ActivityLog(), ActivityLog()
+    heard: list[Exchange] = []
+    first.recorded.connect(lambda new, old: heard.append(new))
+    record_mint(second)
+    assert heard == []
+
+
+def test_a_failing_listener_is_not_swallowed_but_the_exchange_is_kept() -> None:
+    """One policy for every listener: psygnal's. The error reaches whoever recorded."""
     log = ActivityLog()
-    received: list[Exchange] = []
 
     def broken(new: Exchange, old: Exchange | None) -> None:
         raise RuntimeError("listener bug")
 
-    log.add_listener(broken)
-    log.add_listener(lambda new, old: received.append(new))
-    record_mint(log)
-    assert len(received) == 1
+    log.recorded.connect(broken)
+    with pytest.raises(EmitLoopError) as raised:
+        record_mint(log)
+    assert isinstance(raised.value.__cause__, RuntimeError)
     assert len(log) == 1
-    assert "activity listener failed" in caplog.text
 
 
 def test_clear_empties_the_log_and_notifies() -> None:
     log = ActivityLog()
     cleared: list[bool] = []
-    log.add_cleared_listener(lambda: cleared.append(True))
+    log.cleared.connect(lambda: cleared.append(True))
     record_mint(log)
     log.clear()
     assert log.exchanges() == []
@@ -203,7 +273,7 @@ def test_filter_cannot_find_a_secret_because_none_is_held() -> None:
 def test_audit_keeps_the_token_masked_and_notifies() -> None:
     log = ActivityLog()
     seen: list[AuditEntry] = []
-    log.add_audit_listener(lambda new, old: seen.append(new))
+    log.audit_trail.added.connect(lambda new, old: seen.append(new))
     when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     entry = log.audit(
         profile_id="p",
@@ -220,13 +290,32 @@ def test_audit_keeps_the_token_masked_and_notifies() -> None:
     assert entry.when == when
 
 
-def test_the_audit_trail_is_bounded() -> None:
+def test_the_audit_trail_is_bounded_and_tells_listeners_what_fell_out() -> None:
     trail = AuditTrail(capacity=2)
+    seen: list[tuple[int, int | None]] = []
+
+    def listener(new: AuditEntry, old: AuditEntry | None) -> None:
+        seen.append((new.seq, None if old is None else old.seq))
+
+    trail.added.connect(listener)
     for n in range(3):
         trail.add(
             profile_id="p", profile_name="P", token=f"t{n}", token_id=None, ok=True, result=""
         )
     assert [e.seq for e in trail.entries()] == [2, 3]
+    assert seen == [(1, None), (2, None), (3, 1)]
+
+
+def test_a_failing_audit_listener_is_not_swallowed() -> None:
+    trail = AuditTrail()
+
+    def broken(new: AuditEntry, old: AuditEntry | None) -> None:
+        raise RuntimeError("view bug")
+
+    trail.added.connect(broken)
+    with pytest.raises(EmitLoopError):
+        trail.add(profile_id="p", profile_name="P", token="t", token_id=None, ok=True, result="")
+    assert len(trail.entries()) == 1
 
 
 def test_json_export_is_private_and_redacted(home: Path) -> None:
@@ -234,13 +323,32 @@ def test_json_export_is_private_and_redacted(home: Path) -> None:
     record_mint(log)
     target = home / "export.json"
     home.mkdir()
-    log.export_json(target, log.exchanges())
+    export_json(target, log.exchanges())
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     rows = json.loads(target.read_text())
     assert rows[0]["path"] == "/generate/token"
     assert rows[0]["requestHeaders"]["Authorization"] == f"Bearer {REDACTED}"
     assert rows[0]["when"].endswith("Z")
     assert TOKEN not in target.read_text()
+
+
+def test_exports_say_which_exchanges_were_background_and_expected(home: Path) -> None:
+    log = ActivityLog()
+    record_mint(log)
+    probe(log, 404, frozenset({404}), background=True)
+    home.mkdir()
+    export_json(home / "a.json", log.exchanges())
+    written = export_csv(home / "a.csv", log.exchanges())
+    rows = json.loads((home / "a.json").read_text())
+    assert [(r["background"], r["expected"]) for r in rows] == [(False, False), (True, True)]
+    with (home / "a.csv").open(newline="") as handle:
+        table = list(csv.DictReader(handle))
+    assert written == 2
+    assert [(r["background"], r["expected"]) for r in table] == [
+        ("false", "false"),
+        ("true", "true"),
+    ]
+    assert [r["status"] for r in table] == ["200", "404"]
 
 
 def test_export_replaces_an_existing_file_with_a_private_one(home: Path) -> None:
