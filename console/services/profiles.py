@@ -15,6 +15,7 @@ import math
 import re
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,19 @@ EMBEDDED_COLOUR = "#2e7d32"
 PRODUCTION_COLOUR = "#c62828"
 PALETTE = ("#1565c0", "#6a1b9a", "#00838f", "#ef6c00", "#5d4037", "#37474f")
 """Colours for new non-production profiles; red is kept for production."""
+
+
+def default_colour(others: Iterable[Profile], *, production: bool = False) -> str:
+    """The colour a new profile starts with: red for production, otherwise the first palette
+    colour no other profile uses (the least used once all are, so they cycle).
+
+    The colour is how an operator tells profiles apart at a glance, so two new profiles
+    should not both start out blue.
+    """
+    if production:
+        return PRODUCTION_COLOUR
+    uses = Counter(profile.colour.lower() for profile in others)
+    return min(PALETTE, key=lambda colour: uses[colour])
 
 _FIELDS = (
     "id",
@@ -134,15 +148,16 @@ class Profile:
         timeout: float = DEFAULT_TIMEOUT,
         colour: str | None = None,
         production: bool = False,
+        others: Iterable[Profile] = (),
     ) -> Profile:
-        """A new remote profile with a fresh id, from what an operator typed."""
-        profile_id = uuid.uuid4().hex
+        """A new remote profile with a fresh id, from what an operator typed.
+
+        Without a `colour` it gets `default_colour` among `others` (the existing profiles).
+        """
         if colour is None:
-            colour = (
-                PRODUCTION_COLOUR if production else PALETTE[int(profile_id, 16) % len(PALETTE)]
-            )
+            colour = default_colour(others, production=production)
         return cls(
-            id=profile_id,
+            id=uuid.uuid4().hex,
             name=name.strip(),
             base_url=normalise_base_url(base_url),
             tls=tls,
@@ -432,7 +447,8 @@ class ProfileStore:
         return self._change(change)
 
     def duplicate(self, profile_id: str) -> Profile:
-        """A copy with a new id named "X copy". The secret is not copied: a copy is usually
+        """A copy with a new id named "X copy", in a colour of its own (`default_colour`) so
+        the two are not mistaken for each other. The secret is not copied: a copy is usually
         pointed at another adapter, and an old secret sent there would leak it."""
 
         def change(profiles: dict[str, Profile]) -> Profile:
@@ -443,6 +459,7 @@ class ProfileStore:
                 original,
                 id=uuid.uuid4().hex,
                 name=_free_name(profiles, original.name, "copy"),
+                colour=default_colour(profiles.values(), production=original.production),
             )
             profiles[copy.id] = copy
             return copy

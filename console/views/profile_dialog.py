@@ -6,7 +6,7 @@ typed, before anything is saved, and says which part failed: reachability, TLS o
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from PySide6.QtGui import QColor
@@ -31,10 +31,10 @@ from console.context import client_settings
 from console.services.client import AdapterClient, RawExchange
 from console.services.profiles import (
     MAX_TIMEOUT,
-    PALETTE,
     Profile,
     ProfileError,
     TlsMode,
+    default_colour,
     normalise_base_url,
 )
 from console.slots import async_slot
@@ -61,7 +61,11 @@ class ProfileDialog(QDialog):
         stored_secret: str | None,
         on_exchange: Callable[[RawExchange], None],
         parent: QWidget,
+        *,
+        others: Iterable[Profile] = (),
     ) -> None:
+        """`others` are the profiles that exist already: a new one starts in a colour
+        none of them uses."""
         super().__init__(parent)
         self._existing = existing
         self._stored_secret = stored_secret
@@ -88,12 +92,15 @@ class ProfileDialog(QDialog):
         self.timeout.setRange(1, MAX_TIMEOUT)
         self.timeout.setSuffix(" s")
         self.timeout.setValue(existing.timeout if existing else 10)
-        self._colour = existing.colour if existing else PALETTE[0]
+        self._others = tuple(others)
+        self._colour_picked = existing is not None
+        self._colour = existing.colour if existing else default_colour(self._others)
         self.colour = QPushButton(self)
         self.colour.clicked.connect(self._pick_colour)
         self._show_colour()
         self.production = QCheckBox("Production: confirm before every send and logout", self)
         self.production.setChecked(bool(existing and existing.production))
+        self.production.toggled.connect(self._production_toggled)
         self.secret = QLineEdit(self)
         self.secret.setEchoMode(QLineEdit.EchoMode.Password)
         self.secret.setPlaceholderText(
@@ -147,11 +154,20 @@ class ProfileDialog(QDialog):
 
     def _colour_chosen(self, colour: QColor) -> None:
         self._colour = colour.name()
+        self._colour_picked = True
         self._show_colour()
 
+    def _production_toggled(self, production: bool) -> None:
+        """Until the operator picks a colour, a new profile's default follows the box:
+        production red, or the next free palette colour."""
+        if not self._colour_picked:
+            self._colour = default_colour(self._others, production=production)
+            self._show_colour()
+
     def _show_colour(self) -> None:
+        text = "white" if QColor(self._colour).lightness() < 140 else "black"
         self.colour.setText(self._colour)
-        self.colour.setStyleSheet(f"background: {self._colour}; color: white;")
+        self.colour.setStyleSheet(f"background: {self._colour}; color: {text};")
 
     def build(self) -> ProfileDraft:
         """The typed profile, or ProfileError naming the field at fault."""

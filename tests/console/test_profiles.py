@@ -15,10 +15,14 @@ import console.services.profiles as profiles_module
 from console.paths import config_dir
 from console.services.profiles import (
     EMBEDDED_PROFILE_ID,
+    PALETTE,
+    PRODUCTION_COLOUR,
     PROFILES_FILE,
     Profile,
     ProfileError,
     ProfileStore,
+    builtin_embedded,
+    default_colour,
 )
 from console.services.secrets import (
     KeyringSecretStore,
@@ -145,6 +149,47 @@ def test_create_gives_a_fresh_uuid4_hex_id_and_tidies_what_was_typed() -> None:
     )
     assert first.secret_key == profile_key(first.id)
     assert Profile.create("P", "https://p.example.com", production=True).colour == "#c62828"
+
+
+# Colours
+
+
+def test_each_new_profile_starts_in_the_first_colour_nobody_uses() -> None:
+    existing = [builtin_embedded()]
+    for expected in PALETTE:
+        profile = Profile.create(f"P{len(existing)}", "https://p.example.com", others=existing)
+        assert profile.colour == expected
+        existing.append(profile)
+    assert len({profile.colour for profile in existing}) == len(PALETTE) + 1
+
+
+def test_colours_cycle_once_every_palette_colour_is_used() -> None:
+    existing = [remote(f"P{n}", colour=colour) for n, colour in enumerate(PALETTE)]
+    assert default_colour(existing) == PALETTE[0]
+    existing.append(remote("Again", colour=PALETTE[0]))
+    assert default_colour(existing) == PALETTE[1]
+
+
+def test_a_freed_colour_is_offered_again_and_case_does_not_matter() -> None:
+    existing = [remote("A", colour=PALETTE[0].upper()), remote("C", colour=PALETTE[2])]
+    assert default_colour(existing) == PALETTE[1]
+
+
+def test_production_profiles_default_to_red_and_explicit_colours_win() -> None:
+    existing = [remote("A", colour=PALETTE[0])]
+    assert default_colour(existing, production=True) == PRODUCTION_COLOUR
+    assert (
+        Profile.create("Prod", "https://p.example.com", production=True, others=existing).colour
+        == PRODUCTION_COLOUR
+    )
+    chosen = Profile.create("Mine", "https://m.example.com", colour="#ABCDEF", others=existing)
+    assert chosen.colour == "#abcdef"
+
+
+def test_red_is_never_a_default_for_an_ordinary_profile() -> None:
+    existing = [remote(f"P{n}", colour=colour) for n, colour in enumerate(PALETTE)] * 3
+    assert PRODUCTION_COLOUR not in PALETTE
+    assert default_colour(existing) != PRODUCTION_COLOUR
 
 
 @pytest.mark.parametrize(
@@ -371,6 +416,15 @@ def test_duplicate_gets_a_new_id_and_a_copy_name_but_not_the_secret(tmp_path: Pa
     assert secrets.get(first.secret_key) is None
     long_name = store.add(remote("L" * 64, "https://l.example.com"))
     assert store.duplicate(long_name.id).name == "L" * 59 + " copy"
+
+
+def test_a_duplicate_gets_a_colour_of_its_own(tmp_path: Path) -> None:
+    store = loaded(tmp_path / PROFILES_FILE)
+    original = store.add(remote("Staging", colour=PALETTE[0]))
+    copy = store.duplicate(original.id)
+    assert copy.colour == PALETTE[1]
+    production = store.add(remote("Prod", "https://prod.example.com", production=True))
+    assert store.duplicate(production.id).colour == PRODUCTION_COLOUR
 
 
 def test_remove_deletes_the_profile_and_its_secret(tmp_path: Path) -> None:
