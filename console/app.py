@@ -133,6 +133,7 @@ async def _run_console(args: argparse.Namespace, quitting: asyncio.Event) -> int
         controller.window.show_page(args.page)
     controller.window.closed.connect(quitting.set)
     controller.window.show()
+    controller.start()
     code = 0
     try:
         await controller.start_embedded()

@@ -8,13 +8,13 @@ usable keyring the command refuses instead of keeping the secret anywhere weaker
 from __future__ import annotations
 
 import argparse
-import contextlib
 import getpass
 import ssl
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from console.services.profile_secrets import save_profile
 from console.services.profiles import Profile, ProfileError, ProfileStore, TlsMode
 from console.services.secrets import (
     EMBEDDED_BROKER_SECRET,
@@ -120,13 +120,7 @@ def _add(args: argparse.Namespace) -> None:
         return
     secret = _read_secret()
     secrets = _persistent_store(f"the secret cannot be kept, so {profile.name!r} was not added")
-    secrets.set(profile.secret_key, secret)
-    try:
-        store.add(profile)
-    except BaseException:
-        with contextlib.suppress(SecretStoreError):
-            secrets.delete(profile.secret_key)
-        raise
+    save_profile(store, secrets, profile, secret, is_new=True)
     print(
         f"Added profile {profile.name!r} ({profile.base_url}); its secret is in the "
         f"{secrets.backend_name} keyring."

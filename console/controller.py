@@ -1,13 +1,16 @@
-"""The application's glue: builds the pages and window, runs the embedded adapter, handles menus.
+"""The composition root: builds the workspace, pages and window, runs the embedded adapter.
 
-The embedded adapter reports state from its own thread; a Qt signal carries it to the GUI
-thread. Long actions run as tasks and show progress; errors land in the status bar or banner.
+Workflows live in `console.services` (the `Workspace` and each profile's `AdapterOps`); this
+module only connects them to the window: menus, the status bar, the embedded adapter's
+lifecycle and shutdown. The embedded adapter reports state from its own thread; a Qt signal
+carries it to the GUI thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Signal
@@ -15,7 +18,6 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
 from adapter_core.embedded import AdapterState, EmbeddedAdapter, EmbeddedAdapterError
-from console.context import ConsoleContext
 from console.services.activity import ActivityLog
 from console.services.demo_clients import run_demo_clients
 from console.services.embedded import (
@@ -23,11 +25,16 @@ from console.services.embedded import (
     embedded_data_dir,
     load_embedded_credentials,
 )
+from console.services.formatting import local_time
+from console.services.health import HealthMonitor
+from console.services.operations import AdapterOps, HealthReport
 from console.services.profiles import Profile, ProfileError, ProfileStore
 from console.services.recent import RecentRequests
 from console.services.secrets import SecretStore, SecretStoreError, SessionSecretStore
+from console.services.tasks import TaskOwner
 from console.services.vault import MintedTokenVault
-from console.slots import async_slot
+from console.services.workspace import Workspace
+from console.slots import task_slot
 from console.views.activity_page import ActivityPage
 from console.views.confirm import confirm
 from console.views.logout_page import LogoutPage
@@ -37,6 +44,8 @@ from console.views.sessions_page import SessionsPage
 from console.views.tokens_page import TokensPage
 
 EMBEDDED_START_TIMEOUT = 20.0
+MESSAGE_MS = 15_000
+"""How long a status-bar message stays."""
 
 
 class Controller(QObject):
@@ -52,38 +61,48 @@ class Controller(QObject):
         settings: QSettings,
     ) -> None:
         super().__init__()
-        self.context = ConsoleContext(secret_store, profiles, activity, vault, recent)
-        self.tokens = TokensPage(self.context)
-        self.logout = LogoutPage(self.context)
+        self.tasks = TaskOwner("the console")
+        self.workspace = Workspace(secret_store, profiles, activity, vault, recent)
+        self.health = HealthMonitor(self.workspace)
+        self.tokens = TokensPage(self.workspace)
+        self.logout = LogoutPage(self.workspace)
         self.activity = ActivityPage(activity)
-        self.sessions = SessionsPage(self.context)
+        self.sessions = SessionsPage(self.workspace)
         pages: dict[str, QWidget] = {
             "tokens": self.tokens,
             "logout": self.logout,
             "sessions": self.sessions,
             "activity": self.activity,
         }
-        self.window = MainWindow(self.context, pages, settings)
+        self.window = MainWindow(pages, settings)
         self.embedded: EmbeddedAdapter | None = None
         self._embedded_secret: str | None = None
-        self._demo_clients: asyncio.Future[None] | None = None
+        self._demo_clients: asyncio.Task[None] | None = None
         self._problems: list[str] = []
-        self.tokens.minted.connect(self.logout.refresh)
-        self.window.profile_switch_requested.connect(self._switch_profile)
-        self.context.on_profile_changed(self._profile_changed)
+        self.window.profile_switch_requested.connect(self.workspace.set_active)
+        self.workspace.active_changed.connect(self._active_changed)
+        self.workspace.profiles_changed.connect(self._show_profiles)
+        self.health.checking.connect(self._health_checking)
+        self.health.changed.connect(self._show_health)
         self.embedded_state_changed.connect(self._show_embedded_state)
         self._build_actions()
         reason = secret_store.reason if isinstance(secret_store, SessionSecretStore) else ""
         self.window.show_keyring(secret_store.backend_name, secret_store.persistent, reason)
-        self._profile_changed(self.context.active_profile())
+        self._show_profiles()
+
+    def start(self) -> None:
+        """Show the active profile everywhere and start watching it (network work starts)."""
+        self._active_changed(self.workspace.active)
 
     # Menus
 
-    def _action(self, menu_name: str, text: str, slot: object, shortcut: str = "") -> QAction:
+    def _action(
+        self, menu_name: str, text: str, slot: Callable[[], None], shortcut: str = ""
+    ) -> QAction:
         action = QAction(text, self.window)
         if shortcut:
             action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(slot)
+        action.triggered.connect(lambda _=False: slot())
         menu = self.window.profiles_menu if menu_name == "profiles" else self.window.adapter_menu
         menu.addAction(action)
         return action
@@ -102,104 +121,77 @@ class Controller(QObject):
         self.stop_action = self._action("adapter", "S&top embedded adapter", self._stop)
         self.restart_action = self._action("adapter", "&Restart embedded adapter", self._restart)
 
+    def _message(self, text: str) -> None:
+        self.window.statusBar().showMessage(text, MESSAGE_MS)
+
     # Profiles
 
-    def _switch_profile(self, profile_id: str) -> None:
-        self.context.set_active(profile_id)
+    def _show_profiles(self) -> None:
+        self.window.reload_profiles(self.workspace.profile_list(), self.workspace.active_profile())
 
-    def _profile_changed(self, profile: Profile) -> None:
+    def _active_changed(self, ops: AdapterOps) -> None:
+        """Every page drops what it showed and starts over from the new profile's operations."""
+        profile = ops.profile
         self.window.show_profile(profile)
         remote = not profile.embedded
         self.edit_action.setEnabled(remote)
         self.duplicate_action.setEnabled(remote)
         self.remove_action.setEnabled(remote)
-        self.tokens.refresh_previews()
-        self.tokens.show_recent()
-        self.logout.refresh()
-        self.sessions.start()
-        self.test_connection()
+        for page in (self.tokens, self.logout, self.sessions):
+            page.show_ops(ops)
+        self.health.start()
 
-    @async_slot()
-    async def test_connection(self) -> None:
-        profile = self.context.active_profile()
-        if not profile.base_url:
-            self.window.show_reachability("not running", None)
-            return
-        self.window.show_reachability("checking…", None)
-        secret = await self.context.secret(profile)
-        report = await self.context.client(profile).test_connection(secret)
-        ok = report.reachable and bool(report.secret_accepted)
-        latency = f" ({report.latency_ms:.0f} ms)" if report.latency_ms is not None else ""
-        summary = ("reachable" if report.reachable else "unreachable") + latency
-        self.window.show_reachability(summary, ok)
-        self.window.statusBar().showMessage(report.message, 8000)
+    def _health_checking(self, ops: AdapterOps) -> None:
+        if self.health.last is None:
+            self.window.show_reachability("checking…", None)
+
+    def _show_health(self, ops: AdapterOps, report: HealthReport) -> None:
+        detail = f"{report.report.message} (checked {local_time(report.checked_at)})"
+        self.window.show_reachability(report.summary, report.ok, detail)
+
+    def test_connection(self) -> None:
+        self.tasks.spawn(self._test_connection())
+
+    async def _test_connection(self) -> None:
+        report = await self.health.check_now()
+        self._message(report.report.message)
 
     def _dialog(self, existing: Profile | None, stored: str | None) -> ProfileDialog:
-        recorder = self.context.recorder(existing or self.context.active_profile())
-        return ProfileDialog(existing, stored, recorder, self.window)
+        return ProfileDialog(existing, stored, self.workspace.test_draft, self.window)
 
     def _new_profile(self) -> None:
         dialog = self._dialog(None, None)
         dialog.accepted.connect(lambda: self._save_profile(dialog, is_new=True))
         dialog.open()
 
-    @async_slot()
+    @task_slot
     async def _edit_profile(self) -> None:
-        profile = self.context.active_profile()
-        stored = await self.context.secret(profile)
+        profile = self.workspace.active_profile()
+        stored = await self.workspace.stored_secret(profile.id)
         dialog = self._dialog(profile, stored)
         dialog.accepted.connect(lambda: self._save_profile(dialog, is_new=False))
         dialog.open()
 
-    @async_slot(object, bool)
+    @task_slot
     async def _save_profile(self, dialog: ProfileDialog, is_new: bool) -> None:
         """Save settings and secret together: if either fails, neither is changed."""
         draft = dialog.draft
         if draft is None:
             return
         try:
-            saved = await self._store_profile(draft.profile, draft.secret, is_new)
+            await self.workspace.save_profile(draft.profile, draft.secret, is_new=is_new)
         except (ProfileError, SecretStoreError) as exc:
-            self.window.statusBar().showMessage(f"The profile was not saved: {exc}", 15000)
-            return
-        self.context.profile_updated(saved.id)
-        self.context.set_active(saved.id)
-        self.window.reload_profiles()
-
-    async def _store_profile(self, profile: Profile, secret: str | None, is_new: bool) -> Profile:
-        profiles, secrets = self.context.profiles, self.context.secrets
-        key = profile.secret_key
-        if is_new:
-            saved = profiles.add(profile)
-            if secret:
-                try:
-                    await secrets.set(key, secret)
-                except SecretStoreError:
-                    profiles.remove(saved.id, self.context.secret_store)
-                    raise
-            return saved
-        previous = await secrets.get(key) if secret else None
-        if secret:
-            await secrets.set(key, secret)
-        try:
-            return profiles.update(profile)
-        except ProfileError:
-            if secret:
-                await (secrets.set(key, previous) if previous else secrets.delete(key))
-            raise
+            self._message(f"The profile was not saved: {exc}")
 
     def _duplicate(self) -> None:
         try:
-            copy = self.context.profiles.duplicate(self.context.active_profile().id)
+            self.workspace.duplicate_profile(self.workspace.active_profile().id)
         except ProfileError as exc:
-            self.window.statusBar().showMessage(str(exc), 15000)
-            return
-        self.context.set_active(copy.id)
-        self.window.reload_profiles()
+            self._message(str(exc))
 
-    @async_slot()
+    @task_slot
     async def _remove(self) -> None:
-        profile = self.context.active_profile()
+        profile = self.workspace.active_profile()
         if not await confirm(
             self.window,
             "Remove profile?",
@@ -208,19 +200,10 @@ class Controller(QObject):
             "Remove",
         ):
             return
-        loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(
-                None,
-                functools.partial(
-                    self.context.profiles.remove, profile.id, self.context.secret_store
-                ),
-            )
+            await self.workspace.remove_profile(profile.id)
         except ProfileError as exc:
-            self.window.statusBar().showMessage(str(exc), 15000)
-            return
-        self.context.set_active("embedded")
-        self.window.reload_profiles()
+            self._message(str(exc))
 
     def _import(self) -> None:
         dialog = QFileDialog(self.window, "Import profiles (no secrets are imported)")
@@ -231,12 +214,12 @@ class Controller(QObject):
 
     def _import_from(self, path: str) -> None:
         try:
-            report = self.context.profiles.import_(Path(path))
+            report = self.workspace.profiles.import_(Path(path))
         except ProfileError as exc:
-            self.window.statusBar().showMessage(str(exc), 15000)
+            self._message(str(exc))
             return
-        self.window.reload_profiles()
-        self.window.statusBar().showMessage("; ".join(report.lines()), 15000)
+        self.workspace.profiles_imported()
+        self._message("; ".join(report.lines()))
 
     def _export(self) -> None:
         dialog = QFileDialog(self.window, "Export profiles (secrets are never exported)")
@@ -248,11 +231,11 @@ class Controller(QObject):
 
     def _export_to(self, path: str) -> None:
         try:
-            count = self.context.profiles.export(Path(path))
+            count = self.workspace.profiles.export(Path(path))
         except ProfileError as exc:
-            self.window.statusBar().showMessage(str(exc), 15000)
+            self._message(str(exc))
             return
-        self.window.statusBar().showMessage(f"Exported {count} profiles to {path}.", 15000)
+        self._message(f"Exported {count} profiles to {path}.")
 
     # The embedded adapter
 
@@ -260,13 +243,12 @@ class Controller(QObject):
         loop = asyncio.get_running_loop()
         try:
             key_ring, secret = await loop.run_in_executor(
-                None, load_embedded_credentials, self.context.secret_store
+                None, load_embedded_credentials, self.workspace.secret_store
             )
         except (EmbeddedCredentialsError, SecretStoreError) as exc:
             self.report_problems([str(exc)])
             self._show_embedded_state(AdapterState.FAILED.value)
             return
-        self.context.note_secret(secret)
         adapter = EmbeddedAdapter(embedded_data_dir(), key_ring, secret)
         adapter.add_state_listener(self._embedded_state_listener)
         self.embedded = adapter
@@ -277,8 +259,7 @@ class Controller(QObject):
         """Runs on the adapter's thread: the signal carries the state to the GUI thread."""
         self.embedded_state_changed.emit(state.value)
 
-    async def _run_embedded(self, operation: object) -> None:
-        assert callable(operation)
+    async def _run_embedded(self, operation: Callable[[float], object]) -> None:
         adapter = self.embedded
         if adapter is None:
             await self.start_embedded()
@@ -287,22 +268,23 @@ class Controller(QObject):
         try:
             await loop.run_in_executor(None, functools.partial(operation, EMBEDDED_START_TIMEOUT))
         except EmbeddedAdapterError as exc:
-            self.window.statusBar().showMessage(f"Embedded adapter: {exc}", 20000)
-        self.context.set_embedded(adapter.url, self._embedded_secret if adapter.url else None)
+            self._message(f"Embedded adapter: {exc}")
+        url = adapter.url
+        self.workspace.set_embedded(url, self._embedded_secret if url else None)
 
-    @async_slot()
+    @task_slot
     async def _start(self) -> None:
         if self.embedded is None:
             await self.start_embedded()
         else:
             await self._run_embedded(self.embedded.start)
 
-    @async_slot()
+    @task_slot
     async def _stop(self) -> None:
         if self.embedded is not None:
             await self._run_embedded(self.embedded.stop)
 
-    @async_slot()
+    @task_slot
     async def _restart(self) -> None:
         if self.embedded is not None:
             await self._run_embedded(self.embedded.restart)
@@ -324,9 +306,9 @@ class Controller(QObject):
 
     def start_demo_clients(self, count: int) -> None:
         """Scripted TradingView tabs on the embedded adapter, so sessions are live (demos)."""
-        url, secret = self.context.embedded_url(), self._embedded_secret
-        if count and url and secret:
-            self._demo_clients = asyncio.ensure_future(run_demo_clients(url, secret, count))
+        adapter, secret = self.embedded, self._embedded_secret
+        if count and adapter is not None and adapter.url and secret:
+            self._demo_clients = self.tasks.spawn(run_demo_clients(adapter.url, secret, count))
 
     async def screenshot(self, path: Path, settle_ms: int) -> int:
         """Let layout and paint settle, then save the window as a PNG; 0 on success."""
@@ -338,14 +320,13 @@ class Controller(QObject):
         return 0
 
     async def shutdown(self) -> None:
-        """Cancel what is still running (a connection test, a send), then close clients."""
-        self.sessions.stop()
-        current = asyncio.current_task()
-        pending = [task for task in asyncio.all_tasks() if task is not current]
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-        await self.context.close()
+        """Each owner cancels its own tasks; then clients close and the embedded adapter stops."""
+        for page in (self.tokens, self.logout, self.sessions):
+            await page.tasks.aclose()
+        await self.health.aclose()
+        await self.tasks.aclose()
+        await self.workspace.aclose()
         if self.embedded is not None:
             self.embedded.remove_state_listener(self._embedded_state_listener)
             await asyncio.get_running_loop().run_in_executor(None, self.embedded.stop)
+

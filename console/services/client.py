@@ -7,14 +7,17 @@ keeping anything. Failures become `AdapterUnavailable` with a sentence for the o
 
 from __future__ import annotations
 
+import functools
 import json
 import ssl
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
+from httpx_sse import ServerSentEvent, SSEError, aconnect_sse
 
 from adapter_core.token_request import TokenRequest, request_body
 
@@ -39,17 +42,74 @@ MAX_EVENT_BYTES = 1024 * 1024
 _ERROR_BODY_BYTES = 64 * 1024
 
 
-def _sse_event(kind: str, data: list[bytes]) -> tuple[str, dict[str, Any]] | None:
-    """One dispatched Server-Sent Event as (kind, JSON object), or None if it carries none."""
-    if not data:
+@dataclass(frozen=True, slots=True)
+class StreamEvent:
+    kind: str
+    data: dict[str, Any]
+    id: str | None
+    """The adapter's sequence number, sent back as `Last-Event-ID` to resume after it."""
+
+
+def _stream_event(sse: ServerSentEvent) -> StreamEvent | None:
+    """One dispatched event with a JSON object as its data; None for anything else."""
+    if not sse.data:
         return None
     try:
-        document = json.loads(b"\n".join(data))
+        document = json.loads(sse.data)
     except ValueError:
         return None
     if not isinstance(document, dict):
         return None
-    return kind or "message", document
+    return StreamEvent(sse.event or "message", document, sse.id or None)
+
+
+class _CappedEvents(httpx.AsyncByteStream):
+    """The event stream's bytes, refused once one event grows past MAX_EVENT_BYTES.
+
+    httpx-sse buffers an event until its closing blank line; this bounds that buffer.
+    """
+
+    def __init__(self, stream: httpx.AsyncByteStream | httpx.SyncByteStream, where: str) -> None:
+        assert isinstance(stream, httpx.AsyncByteStream)
+        self._stream = stream
+        self._where = where
+        self._since_boundary = 0
+        self._tail = b""
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._stream:
+            window = self._tail + chunk
+            ends = [window.rfind(end) + len(end) for end in _EVENT_ENDS if end in window]
+            if ends:
+                self._since_boundary = len(window) - max(ends)
+            else:
+                self._since_boundary += len(chunk)
+            if self._since_boundary > MAX_EVENT_BYTES:
+                raise AdapterUnavailable(
+                    f"{self._where} sent an event larger than {MAX_EVENT_BYTES} bytes."
+                )
+            self._tail = window[-3:]
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+
+_EVENT_ENDS = (b"\n\n", b"\r\n\r\n", b"\r\r")
+
+
+async def _read_capped(response: httpx.Response) -> bytes:
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) >= _ERROR_BODY_BYTES:
+            break
+    return bytes(body[:_ERROR_BODY_BYTES])
+
+
+def _with_query(path: str, params: dict[str, str] | None) -> str:
+    """The path as the adapter saw it, so the activity log shows what was asked."""
+    return f"{path}?{urlencode(params)}" if params else path
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +124,10 @@ class RawExchange:
     response_body: str
     duration_ms: float
     error: str | None
+    background: bool = False
+    """The console's own polling (health, live refreshes, probes), not an operator's action."""
+    expected_statuses: frozenset[int] = frozenset()
+    """Answers that are the point of a probe (Test connection's 400), not failures."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +198,12 @@ class AdapterClient:
         bearer: str | None = None,
         json_body: Any = None,
         params: dict[str, str] | None = None,
+        background: bool = False,
+        expected: frozenset[int] = frozenset(),
     ) -> Answer:
+        """One exchange, reported to `on_exchange`; `background` and `expected` label it there."""
         headers = {"Authorization": f"Bearer {bearer}"} if bearer is not None else {}
+        report = functools.partial(self._report, background=background, expected=expected)
         content = b"" if json_body is None else json.dumps(json_body).encode()
         if json_body is not None:
             headers["Content-Type"] = "application/json"
@@ -146,10 +214,11 @@ class AdapterClient:
             )
         except httpx.HTTPError as exc:
             message = _describe_failure(exc, self.settings.base_url)
-            self._report(method, path, headers, content, None, "", started, message)
+            report(method, _with_query(path, params), headers, content, None, "", started, message)
             raise AdapterUnavailable(message) from exc
         text = response.text
-        self._report(method, path, headers, content, response.status_code, text, started, None)
+        path = _with_query(path, params)
+        report(method, path, headers, content, response.status_code, text, started, None)
         return self._answer(response.status_code, text, started)
 
     def _report(
@@ -162,6 +231,9 @@ class AdapterClient:
         text: str,
         started: float,
         error: str | None,
+        *,
+        background: bool = False,
+        expected: frozenset[int] = frozenset(),
     ) -> None:
         self._on_exchange(
             RawExchange(
@@ -173,6 +245,8 @@ class AdapterClient:
                 response_body=text,
                 duration_ms=(time.perf_counter() - started) * 1000,
                 error=error,
+                background=background,
+                expected_statuses=expected,
             )
         )
 
@@ -197,77 +271,58 @@ class AdapterClient:
         return Answer(status, is_ok, body.get("d"), errmsg, duration, text)
 
     async def stream_events(
-        self, secret: str, *, idle_timeout: float = EVENT_IDLE_TIMEOUT
-    ) -> AsyncGenerator[tuple[str, dict[str, Any]], None]:
-        """The admin event stream (`GET /admin/events`) as (kind, data) pairs, `hello` first.
+        self,
+        secret: str,
+        *,
+        last_event_id: str | None = None,
+        idle_timeout: float = EVENT_IDLE_TIMEOUT,
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """The admin event stream (`GET /admin/events`), `hello` first.
 
-        Heartbeats and events without a JSON object are skipped. Opening the stream is reported
-        to `on_exchange` once (its events are not). Raises `EventStreamRefused` for an HTTP
-        error and `AdapterUnavailable` when the connection fails, breaks, or stays silent for
-        `idle_timeout` seconds; ends when the adapter closes the stream. Close it with
-        `aclose()` (or `contextlib.aclosing`) to drop the connection at once.
+        `last_event_id` asks the adapter to resume after that event (`Last-Event-ID`); its
+        `hello` says whether it could. Heartbeats and events without a JSON object are
+        skipped. Opening the stream is reported to `on_exchange` once (its events are not).
+        Raises `EventStreamRefused` for an HTTP error and `AdapterUnavailable` when the
+        connection fails, breaks, or stays silent for `idle_timeout` seconds; ends when the
+        adapter closes the stream. Close it with `aclose()` to drop the connection at once.
         """
-        headers = {"Authorization": f"Bearer {secret}", "Accept": "text/event-stream"}
+        headers = {"Authorization": f"Bearer {secret}"}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = last_event_id
         timeout = httpx.Timeout(self.settings.timeout, read=idle_timeout)
         started = time.perf_counter()
+        report = functools.partial(self._report, "GET", EVENTS_PATH, headers, b"", background=True)
         opened = False
         try:
-            async with self._http.stream(
-                "GET", EVENTS_PATH, headers=headers, timeout=timeout
-            ) as response:
+            async with aconnect_sse(
+                self._http, "GET", EVENTS_PATH, headers=headers, timeout=timeout
+            ) as source:
+                response = source.response
                 status = response.status_code
                 if status != 200:
-                    body = bytearray()
-                    async for chunk in response.aiter_bytes():
-                        body += chunk
-                        if len(body) >= _ERROR_BODY_BYTES:
-                            break
-                    text = body[:_ERROR_BODY_BYTES].decode("utf-8", "replace")
-                    self._report("GET", EVENTS_PATH, headers, b"", status, text, started, None)
+                    text = (await _read_capped(response)).decode("utf-8", "replace")
+                    report(status, text, started, None)
                     opened = True
                     answer = self._answer(status, text, started)
                     raise EventStreamRefused(status, answer.errmsg or f"HTTP {status}")
-                self._report("GET", EVENTS_PATH, headers, b"", status, "", started, None)
+                report(status, "", started, None)
                 opened = True
-                content_type = response.headers.get("content-type", "")
-                if not content_type.startswith("text/event-stream"):
+                response.stream = _CappedEvents(response.stream, self.settings.base_url)
+                try:
+                    async for sse in source.aiter_sse():
+                        event = _stream_event(sse)
+                        if event is not None:
+                            yield event
+                except SSEError:
+                    content_type = response.headers.get("content-type", "")
                     raise AdapterUnavailable(
                         f"{self.settings.base_url}{EVENTS_PATH} is not an event stream "
                         f"(it answered {content_type or 'without a content type'})."
-                    )
-                buffer = bytearray()
-                kind = ""
-                data: list[bytes] = []
-                size = 0
-                async for chunk in response.aiter_bytes():
-                    buffer += chunk
-                    while (end := buffer.find(b"\n")) >= 0:
-                        line = bytes(buffer[:end]).rstrip(b"\r")
-                        del buffer[: end + 1]
-                        if not line:
-                            event = _sse_event(kind, data)
-                            kind, data, size = "", [], 0
-                            if event is not None:
-                                yield event
-                            continue
-                        if line.startswith(b":"):
-                            continue
-                        field, _, value = line.partition(b":")
-                        value = value.removeprefix(b" ")
-                        if field == b"event":
-                            kind = value.decode("utf-8", "replace")
-                        elif field == b"data":
-                            data.append(value)
-                            size += len(value)
-                    if len(buffer) + size > MAX_EVENT_BYTES:
-                        raise AdapterUnavailable(
-                            f"{self.settings.base_url} sent an event larger than "
-                            f"{MAX_EVENT_BYTES} bytes."
-                        )
+                    ) from None
         except httpx.HTTPError as exc:
             message = _describe_failure(exc, self.settings.base_url)
             if not opened:
-                self._report("GET", EVENTS_PATH, headers, b"", None, "", started, message)
+                report(None, "", started, message)
             raise AdapterUnavailable(message) from exc
 
     async def generate_token(self, secret: str, request: TokenRequest) -> Answer:
@@ -284,12 +339,17 @@ class AdapterClient:
         )
 
     async def admin_info(self, secret: str) -> Answer:
-        return await self.request("GET", "/admin/info", bearer=secret)
+        """A capability probe: 404 means the adapter has no admin API, an expected answer."""
+        return await self.request(
+            "GET", "/admin/info", bearer=secret, background=True, expected=frozenset({404})
+        )
 
     async def user_accounts(self, secret: str, user_id: int) -> Answer:
         return await self.request("GET", f"/demo/users/{user_id}/accounts", bearer=secret)
 
-    async def test_connection(self, secret: str | None) -> ConnectionReport:
+    async def test_connection(
+        self, secret: str | None, *, background: bool = False
+    ) -> ConnectionReport:
         """Reachable, and the secret accepted, without minting anything.
 
         A deliberately incomplete body must earn a validation error (400) from an adapter
@@ -297,7 +357,12 @@ class AdapterClient:
         """
         try:
             answer = await self.request(
-                "POST", "/generate/token", bearer=secret or "-", json_body={}
+                "POST",
+                "/generate/token",
+                bearer=secret or "-",
+                json_body={},
+                background=background,
+                expected=frozenset({400}),
             )
         except AdapterUnavailable as exc:
             return ConnectionReport(False, None, None, str(exc))

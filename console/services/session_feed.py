@@ -22,17 +22,30 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from adapter_core.admin.sessions_view import IDLE_AFTER
-from console.services.client import AdapterClient, AdapterUnavailable, EventStreamRefused
-from console.services.session_rows import ChangeKind, FeedStatus, SessionChange, SessionRow
+from adapter_core.admin.sessions_view import IDLE_AFTER, TokenState
+from console.services.client import (
+    AdapterClient,
+    AdapterUnavailable,
+    EventStreamRefused,
+    StreamEvent,
+)
+from console.services.session_query import SessionQuery
+from console.services.session_rows import (
+    ChangeKind,
+    FeedStatus,
+    RowDecodeError,
+    SessionChange,
+    SessionRow,
+    decode_rows,
+)
+
+LIVE_STATES = frozenset({TokenState.ISSUED, TokenState.ACTIVE, TokenState.IDLE})
 
 _log = logging.getLogger(__name__)
 
 SESSIONS_PATH = "/admin/sessions"
-STATES = ("issued", "active", "idle", "revoked", "expired")
 PAGE_SIZE = 500
 """Rows per listing page, and token ids per refresh: the admin API's maximum for both."""
 BATCH_WINDOW = 0.2
@@ -49,65 +62,10 @@ NO_ADMIN_API = "this adapter has no admin API"
 """NOT_AVAILABLE messages start with one of these two."""
 REFUSED = "the broker secret is not accepted"
 _TOKEN_ID = re.compile(r"[0-9a-f]{32}")
-_HEX = re.compile(r"[0-9a-f]{0,32}")
-_LARGEST_ID = 2**63 - 1
 
 OnReset = Callable[[list[SessionRow], int], None]
 OnChanges = Callable[[list[SessionChange]], None]
 OnStatus = Callable[[FeedStatus, str], None]
-
-
-@dataclass(frozen=True, slots=True)
-class FeedFilters:
-    """What the view shows; None (or "") means any. Invalid values raise ValueError."""
-
-    user_id: int | None = None
-    broker: str | None = None
-    account: int | None = None
-    state: str | None = None
-    """One of STATES."""
-    token_id_prefix: str | None = None
-    """Up to 32 hexadecimal digits (either case)."""
-
-    def __post_init__(self) -> None:
-        for name in ("user_id", "account"):
-            value = getattr(self, name)
-            if value is not None and not 0 <= value <= _LARGEST_ID:
-                raise ValueError(f"{name} must be a whole number from 0 to {_LARGEST_ID}.")
-        if self.broker and len(self.broker) > 64:
-            raise ValueError("broker must be at most 64 characters.")
-        if self.state and self.state not in STATES:
-            raise ValueError(f"state must be one of {', '.join(STATES)}.")
-        if self.token_id_prefix:
-            prefix = self.token_id_prefix.lower()
-            if not _HEX.fullmatch(prefix):
-                raise ValueError("token_id_prefix must be up to 32 hexadecimal digits.")
-            object.__setattr__(self, "token_id_prefix", prefix)
-
-    def params(self) -> dict[str, str]:
-        """The admin listing's query parameters for these filters."""
-        params: dict[str, str] = {}
-        if self.user_id is not None:
-            params["userId"] = str(self.user_id)
-        if self.broker:
-            params["broker"] = self.broker
-        if self.account is not None:
-            params["account"] = str(self.account)
-        if self.state:
-            params["state"] = self.state
-        if self.token_id_prefix:
-            params["tokenIdPrefix"] = self.token_id_prefix
-        return params
-
-    def could_match(self, token_id: str, data: dict[str, Any]) -> bool:
-        """False when an event already shows its token can never match (fixed claims differ)."""
-        if self.token_id_prefix and not token_id.startswith(self.token_id_prefix):
-            return False
-        user = data.get("userId")
-        if self.user_id is not None and isinstance(user, int) and user != self.user_id:
-            return False
-        brokers = data.get("brokerNames")
-        return not (self.broker and isinstance(brokers, list) and self.broker not in brokers)
 
 
 class _Reload(enum.IntEnum):
@@ -151,7 +109,10 @@ class SessionFeed:
         self._wall_clock = wall_clock
         self._time_checked: dict[str, SessionRow] = {}
         """Rows already refreshed because time may have changed them (skip them until changed)."""
-        self._filters = FeedFilters()
+        self._query = SessionQuery()
+        self._last_event_id: str | None = None
+        """The last event's id: a reconnection resumes after it where the adapter can."""
+        self._resumed = False
         self._rows: dict[str, SessionRow] = {}
         self._total = 0
         self._pending: dict[str, bool] = {}
@@ -172,8 +133,8 @@ class SessionFeed:
     # What the page reads
 
     @property
-    def filters(self) -> FeedFilters:
-        return self._filters
+    def query(self) -> SessionQuery:
+        return self._query
 
     @property
     def rows(self) -> list[SessionRow]:
@@ -204,11 +165,11 @@ class SessionFeed:
 
     # What the page does
 
-    def set_filters(self, filters: FeedFilters) -> None:
-        """Show what matches `filters` instead: reloads at once (even while paused)."""
-        if filters == self._filters:
+    def set_query(self, query: SessionQuery) -> None:
+        """Show what matches `query` instead: reloads at once (even while paused)."""
+        if query == self._query:
             return
-        self._filters = filters
+        self._query = query
         self._reload = _Reload.NOW
         self._pending.clear()
         self._poke()
@@ -293,7 +254,8 @@ class SessionFeed:
             if not connected.done():
                 reader.result()  # raises what ended it
                 raise _Retry("the adapter closed the event stream")
-            self._reload = max(self._reload, _Reload.HELD if self._loaded else _Reload.NOW)
+            if not (self._resumed and self._loaded):
+                self._reload = max(self._reload, _Reload.HELD if self._loaded else _Reload.NOW)
             if self._reload is _Reload.NOW or not self._paused:
                 await self._load()
             self._set_connection(FeedStatus.LIVE, f"connected to {self._base_url}")
@@ -305,7 +267,7 @@ class SessionFeed:
 
     async def _read(self, connected: asyncio.Future[None]) -> None:
         """Collect the token ids events name; raises (or returns) when the stream ends."""
-        events = self._client.stream_events(self._secret)
+        events = self._client.stream_events(self._secret, last_event_id=self._last_event_id)
         async with contextlib.aclosing(events):
             try:
                 async with asyncio.timeout(HELLO_TIMEOUT):
@@ -314,18 +276,21 @@ class SessionFeed:
                 raise self._refusal(exc.status, str(exc), "/admin/events") from None
             if first is None:
                 return
+            self._resumed = first.kind == "hello" and first.data.get("resumed") is True
             connected.set_result(None)
-            self._note(*first)
-            async for kind, data in events:
-                self._note(kind, data)
+            self._note(first)
+            async for event in events:
+                self._note(event)
 
-    def _note(self, kind: str, data: dict[str, Any]) -> None:
-        token_id = data.get("tokenId")
+    def _note(self, event: StreamEvent) -> None:
+        if event.id is not None:
+            self._last_event_id = event.id
+        token_id = event.data.get("tokenId")
         if not isinstance(token_id, str) or not _TOKEN_ID.fullmatch(token_id):
             return
-        if token_id not in self._rows and not self._filters.could_match(token_id, data):
+        if token_id not in self._rows and not self._query.could_match_event(event.data):
             return
-        issued = kind == "token.issued"
+        issued = event.kind == "token.issued"
         self._pending[token_id] = self._pending.get(token_id, False) or issued
         if len(self._pending) > MAX_PENDING:
             self._pending.clear()
@@ -368,18 +333,11 @@ class SessionFeed:
         for token_id, row in self._rows.items():
             if self._time_checked.get(token_id) is row:
                 continue
-            state = row.get("state")
-            expires_at = row.get("expiresAt")
-            last_activity = row.get("lastActivity")
-            expiring = (
-                state in ("issued", "active", "idle")
-                and isinstance(expires_at, int | float)
-                and expires_at <= now
-            )
+            expiring = row.state in LIVE_STATES and row.expires_at <= now
             idling = (
-                state == "active"
-                and isinstance(last_activity, int | float)
-                and now - last_activity >= IDLE_AFTER
+                row.state is TokenState.ACTIVE
+                and row.last_activity is not None
+                and now - row.last_activity >= IDLE_AFTER
             )
             if expiring or idling:
                 self._time_checked[token_id] = row
@@ -390,7 +348,7 @@ class SessionFeed:
     # Loading and refreshing
 
     async def _load(self) -> None:
-        filters = self._filters
+        query = self._query
         self._reload = _Reload.NONE
         self._pending.clear()
         rows: dict[str, SessionRow] = {}
@@ -399,17 +357,17 @@ class SessionFeed:
         for _ in range(self._max_rows // PAGE_SIZE + 3):
             limit = min(PAGE_SIZE, self._max_rows - len(rows))
             params = {
-                **filters.params(),
+                **query.params(),
                 "sort": "lastActivity",
                 "order": "desc",
                 "offset": str(offset),
                 "limit": str(limit),
             }
             page, total = await self._list(params)
-            if filters is not self._filters:
-                return  # the filters changed meanwhile: that reload comes next
+            if query is not self._query:
+                return  # the query changed meanwhile: that reload comes next
             for row in page:
-                rows.setdefault(row["tokenId"], row)
+                rows.setdefault(row.key, row)
             offset += len(page)
             if len(page) < limit or offset >= total or len(rows) >= self._max_rows:
                 break
@@ -421,7 +379,7 @@ class SessionFeed:
         self._deliver(self._on_reset, list(rows.values()), self._total)
 
     async def _refresh(self) -> None:
-        filters = self._filters
+        query = self._query
         pending, self._pending = self._pending, {}
         full = len(self._rows) >= self._max_rows
         wanted = [
@@ -432,10 +390,10 @@ class SessionFeed:
         returned: dict[str, SessionRow] = {}
         for start in range(0, len(wanted), PAGE_SIZE):
             chunk = wanted[start : start + PAGE_SIZE]
-            params = {**filters.params(), "tokenIds": ",".join(chunk), "limit": str(len(chunk))}
+            params = {**query.params(), "tokenIds": ",".join(chunk), "limit": str(len(chunk))}
             page, _ = await self._list(params)
-            returned.update((row["tokenId"], row) for row in page)
-            if filters is not self._filters:
+            returned.update((row.key, row) for row in page)
+            if query is not self._query:
                 return  # a reload is due and covers these
         if self._paused:  # paused while asking: hold these back too
             for token_id, issued in pending.items():
@@ -467,19 +425,18 @@ class SessionFeed:
 
     async def _list(self, params: dict[str, str]) -> tuple[list[SessionRow], int]:
         answer = await self._client.request(
-            "GET", SESSIONS_PATH, bearer=self._secret, params=params
+            "GET", SESSIONS_PATH, bearer=self._secret, params=params, background=True
         )
         if not answer.ok:
             raise self._refusal(answer.status, answer.errmsg or "", SESSIONS_PATH)
         data = answer.data
-        rows = data.get("rows") if isinstance(data, dict) else None
         total = data.get("total") if isinstance(data, dict) else None
-        if not isinstance(rows, list) or not isinstance(total, int):
+        if not isinstance(total, int):
             raise _Retry(f"{SESSIONS_PATH} answered without a listing")
-        valid = [
-            row for row in rows if isinstance(row, dict) and isinstance(row.get("tokenId"), str)
-        ]
-        return valid, total
+        try:
+            return decode_rows(data.get("rows")), total
+        except RowDecodeError as exc:
+            raise _Retry(str(exc)) from None
 
     def _refusal(self, status: int, message: str, path: str) -> Exception:
         if status == 404:

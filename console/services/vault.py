@@ -26,12 +26,14 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from adapter_core.datadir import write_private_file
+from adapter_core.tokens.codec import DEFAULT_TTL_SECONDS
 from console.paths import data_dir, ensure_dir
 from console.services.redaction import mask
 from console.services.secrets import MINTED_TOKENS_KEY, SecretStore, SecretStoreError
 
 VAULT_FILE = "minted-tokens.bin"
-DEFAULT_LIFETIME = timedelta(days=30)
+DEFAULT_LIFETIME = timedelta(seconds=DEFAULT_TTL_SECONDS)
+"""The lifetime the source document gives tokens: what is assumed when the adapter never says."""
 """The source document's token lifetime, assumed when the adapter does not say."""
 DEFAULT_PURGE_AFTER = timedelta(days=7)
 KEY_SIZE = 32
@@ -77,6 +79,8 @@ class MintedRecord:
     expires_at: datetime
     logged_out_at: datetime | None = None
     logout_result: str | None = None
+    expiry_assumed: bool = False
+    """True when the adapter never told the expiry: `expires_at` is then the usual lifetime."""
 
     @property
     def token_hint(self) -> str:
@@ -96,6 +100,7 @@ class MintedRecord:
             "expiresAt": self.expires_at.isoformat(),
             "loggedOutAt": None if self.logged_out_at is None else self.logged_out_at.isoformat(),
             "logoutResult": self.logout_result,
+            "expiryAssumed": self.expiry_assumed,
         }
 
     @classmethod
@@ -118,6 +123,7 @@ class MintedRecord:
             expires_at=_time(row["expiresAt"]),
             logged_out_at=None if logged_out is None else _time(logged_out),
             logout_result=None if row["logoutResult"] is None else _text(row["logoutResult"]),
+            expiry_assumed=_flag(row.get("expiryAssumed", False)),
         )
 
 
@@ -346,7 +352,10 @@ class MintedTokenVault:
         minted_at: datetime | None = None,
         expires_at: datetime | None = None,
     ) -> MintedRecord:
-        """Remember a freshly minted token; the same token twice is one record."""
+        """Remember a freshly minted token; the same token twice is one record.
+
+        Without `expires_at` the record assumes the usual lifetime and says so.
+        """
         if not token:
             raise ValueError("token must not be empty")
         with self._lock:
@@ -366,6 +375,7 @@ class MintedTokenVault:
                 is_verified=is_verified,
                 minted_at=minted,
                 expires_at=_utc(expires_at) if expires_at else minted + DEFAULT_LIFETIME,
+                expiry_assumed=expires_at is None,
             )
             self._records[record.record_id] = record
             self._save()
@@ -407,7 +417,17 @@ class MintedTokenVault:
         changes: dict[str, Any] = {"token_id": token_id}
         if expires_at is not None:
             changes["expires_at"] = _utc(expires_at)
+            changes["expiry_assumed"] = False
         return self._update(record_id, **changes)
+
+    def find_token_id(self, profile_id: str, token_id: str) -> MintedRecord | None:
+        """The record of a token known by the id the adapter gave it."""
+        with self._lock:
+            self._require_loaded()
+            for record in self._records.values():
+                if record.profile_id == profile_id and record.token_id == token_id:
+                    return record
+        return None
 
     def mark_logged_out(
         self, record_id: str, result: str, when: datetime | None = None

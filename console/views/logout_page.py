@@ -1,14 +1,15 @@
 """The Logout page: log out a token minted here, or one pasted in (the broker-CRM case).
 
 The answer is shown plainly: the adapter's own words when it refuses. Production profiles ask
-first. Every logout is added to the audit list.
+first. Every logout is added to the audit list. Each minted token's state is what the adapter
+says now (or, where it cannot be asked, the console's record, labelled as such).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGroupBox,
@@ -24,35 +25,38 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.context import ConsoleContext
-from console.services.client import AdapterUnavailable
+from adapter_core.admin.sessions_view import TokenState
+from console.services.formatting import accounts_text, count, local_time
+from console.services.logouts import LogoutOutcome, LogoutTarget
+from console.services.minted import MintedToken, StateSource
+from console.services.operations import AdapterOps
 from console.services.redaction import mask
-from console.services.vault import MintedRecord, VaultError
-from console.slots import async_slot
+from console.services.session_rows import FINAL_STATES
+from console.services.tasks import TaskOwner
+from console.services.workspace import Workspace
+from console.slots import task_slot
 from console.views.confirm import confirm
 
 COLUMNS = ("Minted", "User", "Brokers", "Accounts", "Expires", "State", "Token")
 
 
-def _when(moment: datetime) -> str:
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
-
-
-def _state(record: MintedRecord) -> str:
-    if record.logged_out_at is not None:
-        return record.logout_result or "logged out"
-    if record.expires_at <= datetime.now(UTC):
+def _state_text(token: MintedToken) -> str:
+    """The state, and where the console has it from when the adapter was not asked now."""
+    if token.source is not StateSource.RECORD:
+        return token.state_text
+    if token.state is TokenState.REVOKED:
+        return "revoked (logged out from this console)"
+    if token.state is TokenState.EXPIRED:
         return "expired"
-    return "active"
+    return "unknown (the adapter could not be asked)"
 
 
 class LogoutPage(QWidget):
-    logged_out = Signal()
-
-    def __init__(self, context: ConsoleContext, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._context = context
-        self._records: list[MintedRecord] = []
+        self.tasks = TaskOwner("the Logout page")
+        self._ops = workspace.active
+        self._tokens: list[MintedToken] = []
 
         minted_box = QGroupBox("Tokens minted from this console", self)
         self.minted_note = QLabel("", minted_box)
@@ -64,7 +68,7 @@ class LogoutPage(QWidget):
         self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(True)
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.logout_selected = QPushButton("Log out selected token", minted_box)
         self.logout_selected.setEnabled(False)
@@ -115,59 +119,89 @@ class LogoutPage(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.result)
 
+    # The profile
+
+    def show_ops(self, ops: AdapterOps) -> None:
+        """Another profile is active: its tokens replace the last one's, results are cleared."""
+        self._ops.minted.disconnect(self._refresh_soon)
+        self._ops.logged_out.disconnect(self._refresh_soon)
+        self._ops = ops
+        ops.minted.connect(self._refresh_soon)
+        ops.logged_out.connect(self._refresh_soon)
+        self.result.setText("")
+        self.pasted.clear()
+        self._tokens = []
+        self.table.setRowCount(0)
+        self.refresh()
+
+    def _refresh_soon(self, *_: object) -> None:
+        self.refresh()
+
     def refresh(self) -> None:
-        profile = self._context.active_profile()
-        self._records = self._context.vault.list(profile.id)
+        """Ask the adapter what became of each minted token (in the background)."""
+        self.minted_note.setText(f"Asking {self._ops.profile.name} about the tokens minted here…")
+        self.tasks.spawn(self._refresh(self._ops))
+
+    async def _refresh(self, ops: AdapterOps) -> None:
+        tokens = await ops.minted_tokens()
+        if ops is not self._ops:
+            return
+        self._tokens = tokens
+        name = ops.profile.name
         self.minted_note.setText(
-            f"{len(self._records)} token(s) minted for {profile.name}; select one to log it out."
-            if self._records
-            else f"No token minted from this console for {profile.name} yet."
+            f"{count(len(tokens), 'token')} minted for {name}; states as of "
+            f"{local_time(time.time(), zone=False)[-8:]}. Select one to log it out."
+            if tokens
+            else f"No token minted from this console for {name} yet."
         )
-        self.table.setRowCount(len(self._records))
-        for row, record in enumerate(self._records):
-            accounts = (
-                "all" if record.account_ids is None else ", ".join(map(str, record.account_ids))
-            )
+        self.table.setRowCount(len(tokens))
+        for row, token in enumerate(tokens):
+            record = token.record
+            expires = local_time(record.expires_at.timestamp(), zone=False)
             values = (
-                _when(record.minted_at),
+                local_time(record.minted_at.timestamp(), zone=False),
                 str(record.user_id),
                 ", ".join(record.broker_names),
-                accounts,
-                _when(record.expires_at),
-                _state(record),
+                accounts_text(record.account_ids),
+                f"{expires} (assumed)" if record.expiry_assumed else expires,
+                _state_text(token),
                 mask(record.token),
             )
             for column, value in enumerate(values):
-                self.table.setItem(row, column, QTableWidgetItem(value))
+                item = QTableWidgetItem(value)
+                if column == COLUMNS.index("State"):
+                    item.setToolTip(f"From {token.source.value}")
+                self.table.setItem(row, column, item)
         self._selection_changed()
 
-    def _selected(self) -> MintedRecord | None:
+    def _selected(self) -> MintedToken | None:
         rows = {index.row() for index in self.table.selectedIndexes()}
-        return self._records[rows.pop()] if len(rows) == 1 else None
+        return self._tokens[rows.pop()] if len(rows) == 1 else None
 
     def _selection_changed(self) -> None:
-        record = self._selected()
-        self.logout_selected.setEnabled(record is not None and record.logged_out_at is None)
+        token = self._selected()
+        ended = token is not None and token.state in FINAL_STATES
+        self.logout_selected.setEnabled(token is not None and not ended)
 
-    @async_slot()
+    @task_slot
     async def _logout_selected(self) -> None:
-        record = self._selected()
-        if record is not None:
-            await self._logout(record.token, record)
+        token = self._selected()
+        if token is not None:
+            await self._logout(LogoutTarget.for_record(token.record))
 
-    @async_slot()
+    @task_slot
     async def _logout_pasted(self) -> None:
         token = self.pasted.text().strip()
         if token:
-            self._context.note_secret(token)
-            await self._logout(token, None)
+            await self._logout(LogoutTarget.pasted(token))
 
-    async def _logout(self, token: str, record: MintedRecord | None) -> None:
-        profile = self._context.active_profile()
+    async def _logout(self, target: LogoutTarget) -> None:
+        ops = self._ops
+        profile = ops.profile
         if profile.production and not await confirm(
             self,
             "Log out on a production adapter?",
-            f"The token {mask(token)} will stop working on {profile.name} ({profile.base_url}).",
+            f"The token {target.label} will stop working on {profile.name} ({profile.base_url}).",
             "Log out",
         ):
             return
@@ -175,29 +209,21 @@ class LogoutPage(QWidget):
         for button in buttons:
             button.setEnabled(False)
         self.progress.show()
+        self.result.setText("")
         try:
-            answer = await self._context.client(profile).logout(token)
-        except AdapterUnavailable as exc:
-            self._show(str(exc), ok=False)
-            self._context.audit_logout(profile, token, False, str(exc))
-            return
+            [result] = await ops.logout([target])
         finally:
             self.progress.hide()
             self.logout_pasted.setEnabled(bool(self.pasted.text().strip()))
-        if answer.ok:
-            self._show(f"Logged out {mask(token)} on {profile.name}.", ok=True)
-            result = "logged out"
+            self._selection_changed()
+        if ops is not self._ops:
+            return
+        if result.ok:
+            self._show(f"Logged out {target.label} on {profile.name}.", ok=True)
+        elif result.outcome is LogoutOutcome.REFUSED:
+            self._show(f"The adapter refused: {result.message}", ok=False)
         else:
-            self._show(f"The adapter refused: {answer.errmsg}", ok=False)
-            result = f"refused: {answer.errmsg}"
-        if record is not None:
-            try:
-                self._context.vault.mark_logged_out(record.record_id, result)
-            except VaultError as exc:
-                self._show(f"{self.result.text()} ({exc})", ok=answer.ok)
-        self._context.audit_logout(profile, token, answer.ok, result)
-        self.refresh()
-        self.logged_out.emit()
+            self._show(f"Not sent: {result.message}", ok=False)
 
     def _show(self, text: str, *, ok: bool) -> None:
         self.result.setText(text)

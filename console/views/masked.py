@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPushButton, QWidget
 
 from console.services.redaction import mask
+from console.views.feedback import copy_to_clipboard
 
 
 class MaskedValue(QWidget):
@@ -43,7 +43,7 @@ class MaskedValue(QWidget):
     def copy(self) -> None:
         """Copy the real value: the operator asked for it explicitly."""
         if self._value:
-            QGuiApplication.clipboard().setText(self._value)
+            copy_to_clipboard(self._value, self.copy_button)
             self.copied.emit()
 
     def _set_revealed(self, revealed: bool) -> None:

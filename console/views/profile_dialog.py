@@ -6,7 +6,7 @@ typed, before anything is saved, and says which part failed: reachability, TLS o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from PySide6.QtGui import QColor
@@ -27,8 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.context import client_settings
-from console.services.client import AdapterClient, RawExchange
+from console.services.client import ConnectionReport
 from console.services.profiles import (
     MAX_TIMEOUT,
     Profile,
@@ -37,7 +36,8 @@ from console.services.profiles import (
     default_colour,
     normalise_base_url,
 )
-from console.slots import async_slot
+from console.services.tasks import TaskOwner
+from console.slots import task_slot
 
 TLS_LABELS: dict[TlsMode, str] = {
     "verify": "Verify certificates",
@@ -59,7 +59,7 @@ class ProfileDialog(QDialog):
         self,
         existing: Profile | None,
         stored_secret: str | None,
-        on_exchange: Callable[[RawExchange], None],
+        test_connection: Callable[[Profile, str | None], Awaitable[ConnectionReport]],
         parent: QWidget,
         *,
         others: Iterable[Profile] = (),
@@ -67,9 +67,10 @@ class ProfileDialog(QDialog):
         """`others` are the profiles that exist already: a new one starts in a colour
         none of them uses."""
         super().__init__(parent)
+        self.tasks = TaskOwner("the profile dialog")
         self._existing = existing
         self._stored_secret = stored_secret
-        self._on_exchange = on_exchange
+        self._test_connection = test_connection
         has_secret = bool(stored_secret)
         self.draft: ProfileDraft | None = None
         self.setWindowTitle("Edit profile" if existing else "New profile")
@@ -208,7 +209,7 @@ class ProfileDialog(QDialog):
             return
         self.accept()
 
-    @async_slot()
+    @task_slot
     async def _test(self) -> None:
         try:
             draft = self.build()
@@ -218,11 +219,9 @@ class ProfileDialog(QDialog):
         self.error.setText("")
         self.test_button.setEnabled(False)
         self.test_result.setText("Testing…")
-        client = AdapterClient(client_settings(draft.profile), self._on_exchange)
         try:
-            report = await client.test_connection(draft.secret or self._stored_secret)
+            report = await self._test_connection(draft.profile, draft.secret or self._stored_secret)
         finally:
-            await client.aclose()
             self.test_button.setEnabled(True)
         colour = "#2e7d32" if report.secret_accepted else "#c62828"
         self.test_result.setStyleSheet(f"color: {colour};")

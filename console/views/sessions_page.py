@@ -1,25 +1,22 @@
 """The Sessions page: every token and trader session, live, findable, and ended from here.
 
 Rows come from the admin API and are kept current by its event stream; they are updated in
-place, so selection, sort and scroll survive. Bulk logouts first list exactly what they will
-hit. An adapter without an admin API gets the tokens minted from this console instead, said
-plainly.
+place, so selection, sort and scroll survive, and they hold still while the pointer is over
+the table. Bulk logouts first list exactly what they will hit. An adapter without an admin
+API gets the tokens minted from this console instead, probed for their state, said plainly.
+Every workflow is the active profile's `AdapterOps`; the page only shows and asks.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import csv
+import enum
 import html
 import time
-from collections.abc import Coroutine
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelection, Qt, QTimer
-from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtCore import QEvent, QItemSelection, QObject, Qt, QTimer
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -38,16 +35,30 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.context import ConsoleContext
-from console.models.sessions_model import COLUMNS, SessionsFilterProxy, SessionsModel
+from adapter_core.admin.sessions_view import TokenState
+from console.models.sessions_model import SessionsModel
 from console.services.client import AdapterUnavailable
-from console.services.session_feed import NO_ADMIN_API, FeedFilters, SessionFeed
-from console.services.session_rows import ChangeKind, FeedStatus, SessionChange, SessionRow
-from console.services.unmanaged import unmanaged_rows
-from console.slots import async_slot
+from console.services.export import ExportError, write_csv
+from console.services.formatting import accounts_text, count, local_time, short_id
+from console.services.logouts import LogoutResult, LogoutTarget
+from console.services.minted import console_row
+from console.services.operations import AdapterOps
+from console.services.session_columns import COLUMNS, column_index
+from console.services.session_feed import SessionFeed
+from console.services.session_query import QueryError, SessionQuery
+from console.services.session_rows import (
+    DetailItem,
+    FeedStatus,
+    RowSource,
+    SessionChange,
+    SessionRow,
+)
+from console.services.tasks import TaskOwner
+from console.services.workspace import Workspace
+from console.slots import task_slot
 from console.views.confirm import confirm
+from console.views.feedback import copy_to_clipboard
 
-STATES = ("issued", "active", "idle", "revoked", "expired")
 STATUS_COLOURS = {
     FeedStatus.LIVE: "#2e7d32",
     FeedStatus.CONNECTING: "#f9a825",
@@ -57,53 +68,58 @@ STATUS_COLOURS = {
 }
 PREVIEW_ROWS = 5
 TICK_MS = 2000
+CONSOLE_REPROBE_MS = 30_000
+"""Without an admin API, the minted tokens are probed again this often."""
 
 
-def _when(timestamp: float | None) -> str:
-    if not timestamp:
-        return "—"
-    return datetime.fromtimestamp(timestamp).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+class _Mode(enum.Enum):
+    NONE = "none"
+    LIVE = "live"
+    """The admin API's listing and event stream."""
+    CONSOLE = "console"
+    """No admin API: the tokens this console minted, probed."""
 
 
 def _describe(row: SessionRow) -> str:
-    accounts = row.get("ctidTraderAccountIds")
-    listed = "all accounts" if accounts is None else ", ".join(map(str, accounts))
+    state = row.state.value if row.state is not None else "unknown"
     return (
-        f"{row['tokenId'][:12]}…  user {row['userId']}  "
-        f"{', '.join(row.get('brokerNames', []))}  ({listed})  {row.get('state')}"
+        f"{short_id(row.token_id)}  user {row.user_id}  {', '.join(row.broker_names)}  "
+        f"({accounts_text(row.ctid_trader_account_ids)})  {state}"
     )
 
 
 class SessionsPage(QWidget):
-    def __init__(self, context: ConsoleContext, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._context = context
+        self.tasks = TaskOwner("the Sessions page")
+        self._ops = workspace.active
         self._feed: SessionFeed | None = None
-        self._feed_task: asyncio.Task[None] | None = None
-        self._unmanaged = False
-        self._tasks: set[asyncio.Future[None]] = set()
+        self._mode = _Mode.NONE
         self._columns_fitted = False
         self.model = SessionsModel()
-        self.proxy = SessionsFilterProxy(self)
-        self.proxy.setSourceModel(self.model)
         self._build()
         self._ticker = QTimer(self)
         self._ticker.setInterval(TICK_MS)
         self._ticker.timeout.connect(self._tick)
         self._ticker.start()
+        self._reprobe = QTimer(self)
+        self._reprobe.setInterval(CONSOLE_REPROBE_MS)
+        self._reprobe.timeout.connect(self._load_console_rows)
 
     # Layout
 
     def _build(self) -> None:
         self.filter = QLineEdit(self)
-        self.filter.setPlaceholderText("Find: userId, broker, account id or token id prefix")
+        self.filter.setPlaceholderText(
+            "Find: userId or account id (or their first digits), broker name, token id prefix"
+        )
         self.filter.setClearButtonEnabled(True)
-        self.filter.textChanged.connect(self._filter_changed)
+        self.filter.textChanged.connect(self._query_changed)
         self.state = QComboBox(self)
         self.state.addItem("All states", None)
-        for state in STATES:
-            self.state.addItem(state.capitalize(), state)
-        self.state.currentIndexChanged.connect(self._filter_changed)
+        for state in TokenState:
+            self.state.addItem(state.value.capitalize(), state)
+        self.state.currentIndexChanged.connect(self._query_changed)
         self.live = QLabel("● not connected", self)
         self.live.setObjectName("liveIndicator")
         self.pause = QPushButton("Pause", self)
@@ -124,15 +140,16 @@ class SessionsPage(QWidget):
         self.notice.hide()
 
         self.table = QTableView(self)
-        self.table.setModel(self.proxy)
+        self.table.setModel(self.model)
         self.table.setSortingEnabled(True)
-        self.table.sortByColumn(COLUMNS.index("Last activity"), Qt.SortOrder.DescendingOrder)
+        self.table.sortByColumn(column_index("Last activity"), Qt.SortOrder.DescendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setStretchLastSection(False)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.table.viewport().installEventFilter(self)
 
         self.detail = QTextBrowser(self)
         self.detail.setPlaceholderText("Select a session to see its claims and cached data.")
@@ -174,48 +191,80 @@ class SessionsPage(QWidget):
         layout.addWidget(self.results)
         self._selection_changed()
 
-    # The feed
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Rows hold still while the pointer is over the table, so nothing moves under it."""
+        if watched is self.table.viewport():
+            if event.type() == QEvent.Type.Enter:
+                self.model.hold_order(True)
+            elif event.type() == QEvent.Type.Leave:
+                self.model.hold_order(False)
+        return super().eventFilter(watched, event)
 
-    def start(self) -> None:
-        """(Re)connect for the active profile; called on show and on profile change."""
-        self.stop()
+    # The profile
+
+    def show_ops(self, ops: AdapterOps) -> None:
+        """Another profile is active: nothing of the last one stays, not even the search."""
+        self._stop_feed()
+        self._ops.minted.disconnect(self._console_changed)
+        self._ops.logged_out.disconnect(self._console_changed)
+        self._ops = ops
+        self._mode = _Mode.NONE
+        self._reprobe.stop()
+        for widget in (self.filter, self.state):
+            widget.blockSignals(True)
+        self.filter.clear()
+        self.state.setCurrentIndex(0)
+        for widget in (self.filter, self.state):
+            widget.blockSignals(False)
+        self.pause.setChecked(False)
+        self.model.set_query(SessionQuery())
         self.model.reset([])
         self.detail.clear()
-        self._unmanaged = False
-        self._feed_task = asyncio.ensure_future(self._run_feed())
+        self.results.clear()
+        self.results.hide()
+        self.notice.hide()
+        self.updated.setText("")
+        self._show_status(FeedStatus.CONNECTING, f"connecting to {ops.profile.name}")
+        self.tasks.spawn(self._start(ops))
 
-    def stop(self) -> None:
+    def _stop_feed(self) -> None:
         if self._feed is not None:
             self._feed.stop()
             self._feed = None
-        if self._feed_task is not None:
-            self._feed_task.cancel()
-            self._feed_task = None
 
-    async def _run_feed(self) -> None:
-        profile = self._context.active_profile()
-        if not profile.base_url:
-            self._show_status(FeedStatus.NOT_AVAILABLE, "the adapter is not running")
+    async def _start(self, ops: AdapterOps) -> None:
+        if not ops.running:
+            self._show_status(FeedStatus.NOT_AVAILABLE, "the embedded adapter is not running")
+            self._notice("The embedded adapter is not running: Adapter › Start starts it.")
             return
-        secret = await self._context.secret(profile)
+        secret = await ops.secret()
         if not secret:
             self._show_status(FeedStatus.NOT_AVAILABLE, "no bearer secret for this profile")
+            self._notice(f"No bearer secret is stored for {ops.profile.name}: edit the profile.")
             return
-        self._feed = SessionFeed(
-            self._context.client(profile),
+        offered = await ops.capabilities(refresh=True)
+        if ops is not self._ops:
+            return
+        if "admin" not in offered:
+            self._start_console_mode(ops)
+            return
+        self._mode = _Mode.LIVE
+        self._feed = ops.session_feed(
             secret,
             on_reset=self._on_reset,
             on_changes=self._on_changes,
             on_status=self._show_status,
         )
-        self._feed.set_filters(self._filters())
+        self._feed.set_query(self._query() or SessionQuery())
         await self._feed.run()
 
-    def _filters(self) -> FeedFilters:
-        text = self.filter.text().strip()
-        state = self.state.currentData()
-        user = int(text) if text.isascii() and text.isdigit() and len(text) < 12 else None
-        return FeedFilters(state=state, user_id=user if user and user < 10**9 else None)
+    def _query(self) -> SessionQuery | None:
+        """What the find box and the state filter ask for; None (and a notice) if unusable."""
+        try:
+            return SessionQuery(self.filter.text(), self.state.currentData())
+        except QueryError as exc:
+            self._notice(str(exc))
+            return None
 
     def _fit_columns_once(self) -> None:
         """Size the columns to the first rows shown; after that the operator's widths stay."""
@@ -229,28 +278,27 @@ class SessionsPage(QWidget):
         shown = len(rows)
         if total > shown:
             self._notice(
-                f"Showing {shown:,} of {total:,} tokens; refine the search to find the others."
+                f"Showing {shown:,} of {count(total, 'token')}; refine the search to find the "
+                "others."
             )
-        elif not self._unmanaged:
+        else:
             self.notice.hide()
+        self._refresh_detail()
         self._tick()
 
     def _on_changes(self, changes: list[SessionChange]) -> None:
         self.model.apply(changes)
         self._fit_columns_once()
-        self._refresh_detail()
+        self._selection_changed()
         self._tick()
 
     def _show_status(self, status: FeedStatus, message: str) -> None:
         self.live.setText(f"● {status.value}")
         self.live.setToolTip(message)
         self.live.setStyleSheet(f"color: {STATUS_COLOURS[status]};")
-        if status is not FeedStatus.NOT_AVAILABLE or self._unmanaged:
-            return
-        if message.startswith(NO_ADMIN_API):
-            self._spawn(self._show_unmanaged(message))
-        else:
-            self._notice(f"Live sessions are not available: {message}")
+        self.pause.setEnabled(status in (FeedStatus.LIVE, FeedStatus.PAUSED))
+        if status is FeedStatus.NOT_AVAILABLE and self._mode is _Mode.LIVE:
+            self._notice(f"Live sessions are not available: {message}.")
 
     def _pause_toggled(self, paused: bool) -> None:
         self.pause.setText("Resume" if paused else "Pause")
@@ -260,64 +308,75 @@ class SessionsPage(QWidget):
             else:
                 self._feed.resume()
 
-    def _filter_changed(self) -> None:
-        state = self.state.currentData()
-        self.proxy.set_filter(self.filter.text(), {state} if state else None)
+    def _query_changed(self) -> None:
+        query = self._query()
+        if query is None:
+            return
+        if self._mode is not _Mode.NONE:
+            self.notice.hide()
+        self.model.set_query(query)
         if self._feed is not None:
-            self._feed.set_filters(self._filters())
+            self._feed.set_query(query)
         self._selection_changed()
 
     def _tick(self) -> None:
         self.model.tick()
         feed = self._feed
         if feed is not None and feed.last_update is not None:
-            self.updated.setText(f"updated {time.monotonic() - feed.last_update:.0f} s ago")
+            seconds = time.monotonic() - feed.last_update
+            self.updated.setText(f"updated {seconds:.0f} s ago")
 
     def _notice(self, text: str) -> None:
         self.notice.setText(text)
         self.notice.show()
 
-    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
-        """Run a coroutine as a task we hold on to (asyncio keeps only weak references)."""
-        task = asyncio.ensure_future(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     # Adapters without an admin API
 
-    async def _show_unmanaged(self, reason: str) -> None:
-        """Only the tokens minted here: probe each with GET /accounts, log out with the token."""
-        self._unmanaged = True
-        profile = self._context.active_profile()
-        records = self._context.vault.list(profile.id)
-        self._notice(
-            f"This adapter offers no admin API ({reason}). Showing only the {len(records)} "
-            "token(s) minted from this console for this profile; their state is probed with "
-            "a harmless GET /accounts."
-        )
-        if not profile.base_url:
+    def _start_console_mode(self, ops: AdapterOps) -> None:
+        self._mode = _Mode.CONSOLE
+        self._show_status(FeedStatus.NOT_AVAILABLE, "this adapter has no admin API")
+        ops.minted.connect(self._console_changed)
+        ops.logged_out.connect(self._console_changed)
+        self._reprobe.start()
+        self._load_console_rows()
+
+    def _console_changed(self, *_: object) -> None:
+        self._load_console_rows()
+
+    def _load_console_rows(self) -> None:
+        if self._mode is _Mode.CONSOLE:
+            self.tasks.spawn(self._console_rows(self._ops))
+
+    async def _console_rows(self, ops: AdapterOps) -> None:
+        """Only the tokens minted here: each probed with GET /accounts, logged out by token."""
+        tokens = await ops.minted_tokens()
+        if ops is not self._ops or self._mode is not _Mode.CONSOLE:
             return
-        rows = await unmanaged_rows(self._context.client(profile), records)
-        self.model.reset(rows)
+        self._notice(
+            f"This adapter offers no admin API, so only the {count(len(tokens), 'token')} "
+            f"minted from this console for {ops.profile.name} are shown. Their state comes from "
+            f"a harmless GET /accounts with each token, last asked at "
+            f"{local_time(time.time(), zone=False)[-8:]}."
+        )
+        self.model.reset([console_row(token) for token in tokens])
+        self._fit_columns_once()
+        self._selection_changed()
 
     # Selection and detail
 
     def selected_rows(self) -> list[SessionRow]:
-        rows = {
-            self.proxy.mapToSource(index).row()
-            for index in self.table.selectionModel().selectedRows()
-        }
+        rows = {index.row() for index in self.table.selectionModel().selectedRows()}
         return [self.model.row_at(row) for row in sorted(rows)]
 
     def _selection_changed(self, *_: QItemSelection) -> None:
         rows = self.selected_rows()
-        live = [row for row in rows if row.get("state") not in ("revoked", "expired")]
+        live = [row for row in rows if row.can_log_out]
         self.logout_selected.setEnabled(bool(live))
         self.logout_selected.setText(
             f"Log out {len(live)} selected" if len(live) > 1 else "Log out selected"
         )
-        self.logout_user.setEnabled(len(rows) == 1 and not self._unmanaged)
-        self.copy_id.setEnabled(len(rows) == 1)
+        self.logout_user.setEnabled(len(rows) == 1 and self._mode is _Mode.LIVE)
+        self.copy_id.setEnabled(len(rows) == 1 and rows[0].token_id is not None)
         self._refresh_detail()
 
     def _refresh_detail(self) -> None:
@@ -325,75 +384,63 @@ class SessionsPage(QWidget):
         if len(rows) != 1:
             self.detail.clear()
             return
-        self._spawn(self._load_detail(rows[0]["tokenId"]))
+        self.tasks.spawn(self._load_detail(self._ops, rows[0]))
 
-    async def _load_detail(self, token_id: str) -> None:
-        row = self.model.row_for(token_id)
-        if row is None:
-            return
-        if not self._unmanaged:
-            profile = self._context.active_profile()
-            secret = await self._context.secret(profile)
-            if secret:
-                with contextlib.suppress(AdapterUnavailable):
-                    answer = await self._context.client(profile).request(
-                        "GET", f"/admin/sessions/{token_id}", bearer=secret
-                    )
-                    if answer.ok and isinstance(answer.data, dict):
-                        row = answer.data
-        self.detail.setHtml(_detail_html(row))
+    async def _load_detail(self, ops: AdapterOps, row: SessionRow) -> None:
+        note = ""
+        try:
+            detail = await ops.session_detail(row)
+        except AdapterUnavailable as exc:
+            detail, note = row, f"The adapter could not give the cached data: {exc}"
+        current = self.selected_rows()
+        if ops is self._ops and len(current) == 1 and current[0].key == row.key:
+            self.detail.setHtml(_detail_html(detail, note))
 
     def _copy_token_id(self) -> None:
         rows = self.selected_rows()
-        if len(rows) == 1:
-            QGuiApplication.clipboard().setText(rows[0]["tokenId"])
+        if len(rows) == 1 and rows[0].token_id:
+            copy_to_clipboard(rows[0].token_id, self.copy_id)
 
     # Logouts
 
-    @async_slot()
+    @task_slot
     async def _logout_selected(self) -> None:
-        rows = [
-            row for row in self.selected_rows() if row.get("state") not in ("revoked", "expired")
-        ]
+        rows = [row for row in self.selected_rows() if row.can_log_out]
         if rows:
-            await self._logout(rows, f"Log out {len(rows)} session(s)?")
+            await self._logout(rows, f"Log out {count(len(rows), 'session')}?")
 
-    @async_slot()
+    @task_slot
     async def _logout_user(self) -> None:
         rows = self.selected_rows()
         if len(rows) != 1:
             return
-        user_id = int(rows[0]["userId"])
-        profile = self._context.active_profile()
-        secret = await self._context.secret(profile)
-        if not secret:
-            return
+        user_id = rows[0].user_id
+        ops = self._ops
         try:
-            answer = await self._context.client(profile).request(
-                "GET",
-                "/admin/sessions",
-                bearer=secret,
-                params={"userId": str(user_id), "limit": "500"},
-            )
+            targets = await ops.user_sessions(user_id)
         except AdapterUnavailable as exc:
             self._notice(str(exc))
             return
-        found = answer.data.get("rows", []) if answer.ok and isinstance(answer.data, dict) else []
-        targets = [row for row in found if row.get("state") not in ("revoked", "expired")]
+        if ops is not self._ops:
+            return
         if not targets:
             self._notice(f"User {user_id} has no session that could be logged out.")
             return
-        await self._logout(targets, f"Log out all {len(targets)} session(s) of user {user_id}?")
+        await self._logout(
+            targets, f"Log out all {count(len(targets), 'session')} of user {user_id}?"
+        )
 
     async def _logout(self, rows: list[SessionRow], title: str) -> None:
-        profile = self._context.active_profile()
+        ops = self._ops
+        profile = ops.profile
         preview = "\n".join(_describe(row) for row in rows[:PREVIEW_ROWS])
         more = f"\n… and {len(rows) - PREVIEW_ROWS} more" if len(rows) > PREVIEW_ROWS else ""
         if not await confirm(
             self,
             title,
-            f"On {profile.name}{' (PRODUCTION)' if profile.production else ''}, these "
-            f"{len(rows)} token(s) will stop working:\n\n{preview}{more}",
+            f"On {profile.name}{' (PRODUCTION)' if profile.production else ''}, "
+            f"{'this token' if len(rows) == 1 else f'these {len(rows)} tokens'} will stop "
+            f"working:\n\n{preview}{more}",
             "Log out",
         ):
             return
@@ -403,48 +450,18 @@ class SessionsPage(QWidget):
         self.progress.setValue(0)
         self.progress.show()
         self.logout_selected.setEnabled(False)
+
+        def progress(result: LogoutResult) -> None:
+            if ops is self._ops:
+                mark = "✔" if result.ok else "✖"
+                self.results.addItem(f"{mark} {result.target.label}  {result.audit_text}")
+                self.progress.setValue(self.progress.value() + 1)
+
         try:
-            for done, row in enumerate(rows, start=1):
-                ok, text = await self._logout_one(profile.id, row)
-                self.results.addItem(f"{'✔' if ok else '✖'} {row['tokenId'][:12]}…  {text}")
-                self.progress.setValue(done)
+            await ops.logout([LogoutTarget.for_row(row) for row in rows], progress)
         finally:
             self.progress.hide()
             self._selection_changed()
-
-    async def _logout_one(self, profile_id: str, row: SessionRow) -> tuple[bool, str]:
-        profile = self._context.active_profile()
-        client = self._context.client(profile)
-        token = row.get("_token")
-        try:
-            if isinstance(token, str):
-                answer = await client.logout(token)
-            else:
-                secret = await self._context.secret(profile) or ""
-                answer = await client.request(
-                    "POST", f"/admin/sessions/{row['tokenId']}/logout", bearer=secret
-                )
-        except AdapterUnavailable as exc:
-            ok, text = False, str(exc)
-        else:
-            ok, text = answer.ok, "logged out" if answer.ok else f"refused: {answer.errmsg}"
-        self._context.activity.audit(
-            profile_id=profile_id,
-            profile_name=profile.name,
-            token=token if isinstance(token, str) else "",
-            token_id=row["tokenId"],
-            ok=ok,
-            result=text,
-            secrets=self._context.known_secrets(),
-        )
-        if ok and isinstance(token, str):
-            record_id = row.get("_record")
-            if isinstance(record_id, str):
-                self._context.vault.mark_logged_out(record_id, text)
-        if ok and self._unmanaged:
-            revoked = {**row, "state": "revoked"}
-            self.model.apply([SessionChange(ChangeKind.UPSERT, row["tokenId"], revoked)])
-        return ok, text
 
     def _export(self) -> None:
         dialog = QFileDialog(self, "Export the sessions shown as CSV")
@@ -456,19 +473,14 @@ class SessionsPage(QWidget):
 
     def export_to(self, path: Path) -> None:
         """The view as shown (filtered and sorted), token ids only, never a token."""
-        with path.open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(COLUMNS)
-            for row in range(self.proxy.rowCount()):
-                writer.writerow(
-                    [_cell(self.proxy.index(row, column).data()) for column in range(len(COLUMNS))]
-                )
-        path.chmod(0o600)
-
-
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
+        now = time.time()
+        rows = ([column.text(row, now) for column in COLUMNS] for row in self.model.visible_rows())
+        try:
+            written = write_csv(path, [column.title for column in COLUMNS], rows)
+        except ExportError as exc:
+            self._notice(str(exc))
+            return
+        self._notice(f"Exported {count(written, 'row')} to {path}.")
 
 
 def _e(value: Any) -> str:
@@ -476,48 +488,91 @@ def _e(value: Any) -> str:
     return html.escape("" if value is None else str(value))
 
 
-DETAIL_TABLES = (
-    ("Positions", "positions", ("id", "instrument", "side", "qty", "avgPrice", "unrealizedPl")),
-    ("Orders", "orders", ("id", "instrument", "side", "type", "qty", "status")),
-    ("Deals", "deals", ("id", "instrument", "side", "qty", "price", "isClose")),
+DETAIL_TABLES: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
+    (
+        "Positions",
+        "positions",
+        (
+            ("id", "id"),
+            ("instrument", "instrument"),
+            ("side", "side"),
+            ("qty", "qty"),
+            ("avg price", "avg_price"),
+            ("unrealised P&L", "unrealized_pl"),
+        ),
+    ),
+    (
+        "Orders",
+        "orders",
+        (
+            ("id", "id"),
+            ("instrument", "instrument"),
+            ("side", "side"),
+            ("type", "type"),
+            ("qty", "qty"),
+            ("status", "status"),
+        ),
+    ),
+    (
+        "Deals",
+        "deals",
+        (
+            ("id", "id"),
+            ("instrument", "instrument"),
+            ("side", "side"),
+            ("qty", "qty"),
+            ("price", "price"),
+            ("closing", "is_close"),
+        ),
+    ),
 )
 
 
-def _small_table(items: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
-    head = "".join(f"<th>{column}</th>" for column in columns)
+def _small_table(items: tuple[DetailItem, ...], columns: tuple[tuple[str, str], ...]) -> str:
+    head = "".join(f"<th>{title}</th>" for title, _ in columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{_e(item.get(column))}</td>" for column in columns) + "</tr>"
+        "<tr>" + "".join(f"<td>{_e(getattr(item, name))}</td>" for _, name in columns) + "</tr>"
         for item in items[:20]
     )
-    return f"<table border='1' cellspacing='0' cellpadding='2'><tr>{head}</tr>{body}</table>"
+    return f"<table border='1' cellspacing='0' cellpadding='3'><tr>{head}</tr>{body}</table>"
 
 
-def _detail_html(row: SessionRow) -> str:
-    accounts = row.get("ctidTraderAccountIds")
+def _detail_html(row: SessionRow, note: str = "") -> str:
+    state = row.state.value if row.state is not None else "unknown"
+    if row.source is RowSource.CONSOLE:
+        state += " (probed with GET /accounts; this adapter has no admin API)"
     fields = (
-        ("User", row.get("userId")),
-        ("Brokers", ", ".join(row.get("brokerNames", []))),
-        ("Accounts", "all" if accounts is None else ", ".join(map(str, accounts))),
-        ("Verified", "yes" if row.get("isVerified") else "no"),
-        ("State", row.get("state")),
-        ("Issued", _when(row.get("issuedAt"))),
-        ("Expires", _when(row.get("expiresAt"))),
-        ("Last activity", _when(row.get("lastActivity"))),
+        ("User", row.user_id),
+        ("Brokers", ", ".join(row.broker_names)),
+        ("Accounts", accounts_text(row.ctid_trader_account_ids)),
+        ("Verified", "yes" if row.is_verified else "no"),
+        ("State", state),
+        ("Issued", local_time(row.issued_at)),
+        ("Expires", local_time(row.expires_at)),
+        ("Revoked", local_time(row.revoked_at)),
+        ("Last activity", local_time(row.last_activity)),
+        ("Requests", row.request_count),
     )
-    parts = [f"<h3>Token {_e(row['tokenId'])}</h3><table>"]
+    title = row.token_id or "(id not told by the adapter)"
+    parts = [f"<h3>Token {_e(title)}</h3>"]
+    if note:
+        parts.append(f"<p><i>{_e(note)}</i></p>")
+    parts.append("<table>")
     parts += [f"<tr><td><b>{name}</b></td><td>{_e(value)}</td></tr>" for name, value in fields]
     parts.append("</table>")
-    for session in row.get("traderSessions", []):
+    for session in row.trader_sessions:
         parts.append(
-            f"<h4>Account {_e(session.get('accountId'))} ({_e(session.get('brokerName'))})</h4>"
-            f"<p>{_e(session.get('requestCount'))} requests from "
-            f"{_e(session.get('clientAddress'))}, {_e(session.get('userAgent'))}; "
-            f"opened {_when(session.get('openedAt'))}</p>"
+            f"<h4>Account {_e(session.account_id)} ({_e(session.broker_name)})</h4>"
+            f"<p>{_e(count(session.request_count, 'request'))} from "
+            f"{_e(session.client_address or 'an unknown address')}, "
+            f"{_e(session.user_agent or 'no user agent')}; opened "
+            f"{local_time(session.opened_at)}</p>"
         )
-        for title, key, columns in DETAIL_TABLES:
-            items = session.get(key)
-            if isinstance(items, list):
-                parts.append(f"<b>{title}</b> ({len(items)})")
-                if items:
-                    parts.append(_small_table(items, columns))
+        for heading, key, columns in DETAIL_TABLES:
+            items: tuple[DetailItem, ...] | None = getattr(session, key)
+            if items is None:
+                continue
+            parts.append(f"<p><b>{heading}</b> ({len(items)})</p>")
+            if items:
+                parts.append(_small_table(items, columns))
     return "".join(parts)

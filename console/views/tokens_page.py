@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 import shlex
 import time
-from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
@@ -35,12 +34,13 @@ from PySide6.QtWidgets import (
 
 from adapter_core.token_request import TokenRequest, TokenRequestError, validate_token_request
 from adapter_core.tokens.claims import MAX_BROKER_NAME_LENGTH, MAX_INT64
-from console.context import ConsoleContext
-from console.services.client import AdapterUnavailable
-from console.services.profiles import Profile
-from console.services.redaction import redact_text
-from console.slots import async_slot
+from console.services.formatting import accounts_text, countdown, local_time, short_id
+from console.services.operations import AdapterOps, Expiry, MintResult
+from console.services.tasks import TaskOwner
+from console.services.workspace import Workspace
+from console.slots import task_slot
 from console.views.confirm import confirm
+from console.views.feedback import copy_to_clipboard
 from console.views.masked import MaskedValue
 from console.views.tag_editor import TagEditor
 
@@ -68,15 +68,6 @@ def _check_account(value: str) -> str | None:
     return None
 
 
-def _countdown(seconds: float) -> str:
-    if seconds <= 0:
-        return "expired"
-    days, rest = divmod(int(seconds), 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{days} d {hours:02d}:{minutes:02d}:{secs:02d} left"
-
-
 def _summary(body: dict[str, Any]) -> str:
     """One readable line per recent request: user, brokers, accounts, verification."""
     accounts = body.get("ctidTraderAccountIds")
@@ -84,21 +75,23 @@ def _summary(body: dict[str, Any]) -> str:
         (
             f"user {body.get('userId')}",
             ", ".join(map(str, body.get("brokerNames", []))),
-            "all accounts" if not accounts else ", ".join(map(str, accounts)),
+            accounts_text(accounts or None),
             "verified" if body.get("isVerified") else "not verified",
         )
     )
 
 
 class TokensPage(QWidget):
-    minted = Signal()
-
-    def __init__(self, context: ConsoleContext, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._context = context
-        self._expires_at: float | None = None
+        self.tasks = TaskOwner("the Tokens page")
+        self._ops = workspace.active
+        self._expiry: Expiry | None = None
         self._reveal_secret = False
         self._secret_preview = ""
+        self._touched: set[str] = set()
+        self._rejected: dict[str, str] = {}
+        """Fields the operator changed since the page was cleared: their problems show live."""
         self._build()
         self._countdown_timer = QTimer(self)
         self._countdown_timer.setInterval(1000)
@@ -112,19 +105,19 @@ class TokensPage(QWidget):
         form = QFormLayout(form_box)
         self.user_id = QLineEdit(form_box)
         self.user_id.setPlaceholderText("cTID user id, e.g. 14601")
-        self.user_id.textChanged.connect(self.refresh_previews)
+        self.user_id.textChanged.connect(lambda: self._edited("userId"))
         self.user_id.editingFinished.connect(self._suggest_accounts)
         self.brokers = TagEditor("broker name, Enter to add", _check_broker, form_box)
         self.accounts = TagEditor("account id, Enter to add (none = all)", _check_account, form_box)
         self.is_verified = QCheckBox("The user passed KYC (isVerified)", form_box)
-        self.is_verified.toggled.connect(self.refresh_previews)
+        self.is_verified.toggled.connect(lambda: self._edited("isVerified"))
         self.errors = {name: _error_label(form_box) for name in (*FIELDS, "body")}
         for editor, name in (
             (self.brokers, "brokerNames"),
             (self.accounts, "ctidTraderAccountIds"),
         ):
-            editor.changed.connect(self.refresh_previews)
-            editor.rejected.connect(lambda text, name=name: self._show_error(name, text))
+            editor.changed.connect(lambda name=name: self._edited(name))
+            editor.rejected.connect(lambda text, name=name: self._rejected_value(name, text))
         form.addRow("userId", self.user_id)
         form.addRow("", self.errors["userId"])
         form.addRow("brokerNames", self.brokers)
@@ -167,8 +160,14 @@ class TokensPage(QWidget):
         left_layout.addWidget(recent_box, 1)
 
         self.previews = QTabWidget(self)
-        self.body_preview = self._preview_tab("JSON body", self._copy_body)
-        self.curl_preview = self._preview_tab("curl", self._copy_curl)
+        self.body_preview, self.copy_body = self._preview_tab("JSON body")
+        self.curl_preview, self.copy_curl = self._preview_tab("curl")
+        self.copy_body.clicked.connect(
+            lambda: copy_to_clipboard(self.body_preview.toPlainText(), self.copy_body)
+        )
+        self.copy_curl.clicked.connect(
+            lambda: copy_to_clipboard(self.curl_preview.toPlainText(), self.copy_curl)
+        )
         self.reveal_secret = QCheckBox("Show the bearer secret", self)
         self.reveal_secret.toggled.connect(self._toggle_secret)
         curl_tab = self.previews.widget(1)
@@ -212,21 +211,20 @@ class TokensPage(QWidget):
         outer = QVBoxLayout(self)
         outer.addWidget(splitter)
 
-    def _preview_tab(self, title: str, copy: Any) -> QPlainTextEdit:
+    def _preview_tab(self, title: str) -> tuple[QPlainTextEdit, QPushButton]:
         tab = QWidget(self.previews)
         layout = QVBoxLayout(tab)
         text = QPlainTextEdit(tab)
         text.setReadOnly(True)
         text.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         button = QPushButton(f"Copy {title}", tab)
-        button.clicked.connect(copy)
         layout.addWidget(text, 1)
         row = QHBoxLayout()
         row.addStretch(1)
         row.addWidget(button)
         layout.addLayout(row)
         self.previews.addTab(tab, title)
-        return text
+        return text, button
 
     # The request
 
@@ -241,36 +239,61 @@ class TokensPage(QWidget):
         document["isVerified"] = self.is_verified.isChecked()
         return document
 
+    def _problems(self) -> tuple[TokenRequest | None, dict[str, str]]:
+        """The request, or each field's first problem under the adapter's own rules."""
+        if not self.user_id.text().strip():
+            return None, {"userId": "userId is required: the user's cTID."}
+        try:
+            return validate_token_request(self.document()), {}
+        except TokenRequestError as exc:
+            problems: dict[str, str] = {}
+            for problem in exc.problems:
+                field = problem.field if problem.field in self.errors else "body"
+                problems.setdefault(field, problem.message)
+            return None, problems
+
+    def _rejected_value(self, field: str, message: str) -> None:
+        """A tag editor refused what was typed: the message stays until that field changes."""
+        self._rejected[field] = message
+        self._show_error(field, message)
+
+    def _show_problems(self, problems: dict[str, str], fields: set[str]) -> None:
+        """Show the problems of `fields`; every other field's label is cleared."""
+        problems = {**problems, **self._rejected}
+        for name, label in self.errors.items():
+            message = problems.get(name) if name in fields else None
+            label.setText(message or "")
+            label.setVisible(bool(message))
+
     def validate(self) -> TokenRequest | None:
         """Show every problem under its field; the request when there is none."""
-        for label in self.errors.values():
-            label.hide()
-        pending_ok = self.brokers.commit_pending() and self.accounts.commit_pending()
-        if not self.user_id.text().strip():
-            self._show_error("userId", "userId is required: the user's cTID.")
-            return None
-        try:
-            request = validate_token_request(self.document())
-        except TokenRequestError as exc:
-            for problem in exc.problems:
-                self._show_error(
-                    problem.field if problem.field in self.errors else "body", problem.message
-                )
-            return None
+        committed = [editor.commit_pending() for editor in (self.brokers, self.accounts)]
+        pending_ok = all(committed)
+        request, problems = self._problems()
+        self._touched |= set(FIELDS)
+        self._show_problems(problems, set(self.errors))
         return request if pending_ok else None
 
     def _show_error(self, field: str, message: str) -> None:
         label = self.errors.get(field, self.errors["body"])
         label.setText(message)
-        label.show()
+        label.setVisible(bool(message))
+
+    def _edited(self, field: str) -> None:
+        """A field changed: check it at once, so a fixed problem disappears as it is fixed."""
+        self._touched.add(field)
+        self._rejected.pop(field, None)
+        _, problems = self._problems()
+        self._show_problems(problems, self._touched)
+        self.refresh_previews()
 
     def refresh_previews(self) -> None:
         document = self.document()
         body = json.dumps(document, indent=2)
         self.body_preview.setPlainText(body)
-        profile = self._context.active_profile()
+        profile = self._ops.profile
         secret = self._secret_preview if self._reveal_secret else "<broker secret>"
-        url = f"{profile.base_url or self._context.embedded_url() or 'http://HOST:PORT'}/generate/token"
+        url = f"{profile.base_url or 'http://HOST:PORT'}/generate/token"
         command = (
             f"curl -X POST {shlex.quote(url)} \\\n"
             f"  -H {shlex.quote('Authorization: Bearer ' + secret)} \\\n"
@@ -279,28 +302,22 @@ class TokensPage(QWidget):
         )
         self.curl_preview.setPlainText(command)
 
-    @async_slot(bool)
+    @task_slot
     async def _toggle_secret(self, revealed: bool) -> None:
         self._reveal_secret = revealed
         self._secret_preview = ""
         if revealed:
-            profile = self._context.active_profile()
-            self._secret_preview = await self._context.secret(profile) or "<no secret stored>"
+            self._secret_preview = await self._ops.secret() or "<no secret stored>"
         self.refresh_previews()
-
-    def _copy_body(self) -> None:
-        QGuiApplication.clipboard().setText(self.body_preview.toPlainText())
-
-    def _copy_curl(self) -> None:
-        QGuiApplication.clipboard().setText(self.curl_preview.toPlainText())
 
     def clear(self) -> None:
         self.user_id.clear()
         self.brokers.set_tags([])
         self.accounts.set_tags([])
         self.is_verified.setChecked(False)
-        for label in self.errors.values():
-            label.hide()
+        self._touched.clear()
+        self._rejected.clear()
+        self._show_problems({}, set())
         self.refresh_previews()
 
     def load(self, body: dict[str, Any]) -> None:
@@ -310,36 +327,43 @@ class TokensPage(QWidget):
         self.is_verified.setChecked(bool(body.get("isVerified", False)))
         self.refresh_previews()
 
-    @async_slot()
+    @task_slot
     async def _suggest_accounts(self) -> None:
         """Offer the user's linked accounts and their brokers, where the adapter tells them."""
         text = self.user_id.text().strip()
-        profile = self._context.active_profile()
         if not (text.isascii() and text.isdigit()) or len(text) > 19:
             return
-        if "demo-crm" not in await self._context.capabilities(profile):
-            return
-        secret = await self._context.secret(profile)
-        if not secret:
-            return
-        try:
-            answer = await self._context.client(profile).user_accounts(secret, int(text))
-        except AdapterUnavailable:
-            return
-        if not answer.ok or not isinstance(answer.data, list):
-            return
-        accounts = [a for a in answer.data if isinstance(a, dict)]
-        self.accounts.set_suggestions([str(a["ctidTraderAccountId"]) for a in accounts])
-        self.brokers.set_suggestions(sorted({str(a["brokerName"]) for a in accounts}))
+        ops = self._ops
+        suggestions = await ops.suggestions(int(text))
+        if suggestions is not None and ops is self._ops:
+            self.accounts.set_suggestions(suggestions.accounts)
+            self.brokers.set_suggestions(suggestions.brokers)
 
     def _reload_recent(self, item: QListWidgetItem) -> None:
         body = item.data(Qt.ItemDataRole.UserRole)
         if isinstance(body, dict):
             self.load(body)
 
-    def show_recent(self) -> None:
+    # The profile
+
+    def show_ops(self, ops: AdapterOps) -> None:
+        """Another profile (or its settings) is active: nothing of the last one stays."""
+        self._ops = ops
+        self.reveal_secret.setChecked(False)
+        self._secret_preview = ""
+        self.accounts.set_suggestions([])
+        self.brokers.set_suggestions([])
+        self._show_answer(None)
+        self.status.setText(f"Nothing sent to {ops.profile.name} yet.")
+        self.refresh_previews()
         self.recent.clear()
-        bodies = self._context.recent_requests(self._context.active_profile())
+        self.tasks.spawn(self._show_recent(ops))
+
+    async def _show_recent(self, ops: AdapterOps) -> None:
+        bodies = await ops.recent_requests()
+        if ops is not self._ops:
+            return
+        self.recent.clear()
         for body in bodies:
             item = QListWidgetItem(_summary(body), self.recent)
             item.setToolTip(json.dumps(body))
@@ -350,14 +374,15 @@ class TokensPage(QWidget):
 
     # Sending
 
-    @async_slot()
+    @task_slot
     async def send(self) -> None:
         if not self.send_button.isEnabled():
             return
         request = self.validate()
         if request is None:
             return
-        profile = self._context.active_profile()
+        ops = self._ops
+        profile = ops.profile
         if profile.production and not await confirm(
             self,
             "Send to a production adapter?",
@@ -368,87 +393,68 @@ class TokensPage(QWidget):
             return
         self.send_button.setEnabled(False)
         self.progress.show()
+        self._show_answer(None)
         self.status.setText(f"Sending to {profile.name}…")
         try:
-            await self._send(profile, request)
+            result = await ops.mint(request)
         finally:
             self.send_button.setEnabled(True)
             self.progress.hide()
+        if ops is not self._ops:
+            return
+        self._show_answer(result)
+        if not result.ok and result.status is not None:
+            self._show_error("body", result.message)
+        if result.ok:
+            self.tasks.spawn(self._show_recent(ops))
 
-    async def _send(self, profile: Profile, request: TokenRequest) -> None:
-        secret = await self._context.secret(profile)
-        if not secret:
-            self._fail(
-                f"No bearer secret is stored for {profile.name}. Edit the profile to add it."
-            )
-            return
-        client = self._context.client(profile)
-        try:
-            answer = await client.generate_token(secret, request)
-        except AdapterUnavailable as exc:
-            self._fail(str(exc))
-            return
-        self.raw.setPlainText(redact_text(answer.raw, self._context.known_secrets()))
-        if not answer.ok:
-            self._fail(f"HTTP {answer.status}: {answer.errmsg}")
-            self._show_error("body", answer.errmsg or "")
-            return
-        token = str(answer.data)
-        self._context.note_secret(token)
-        self.raw.setPlainText(redact_text(answer.raw, self._context.known_secrets()))
-        self.token.set_value(token)
-        minted_at = time.time()
-        expires_at = minted_at + self._context.token_lifetime()
-        self.status.setText(f"HTTP {answer.status}, token minted in {answer.duration_ms:.0f} ms.")
-        self.status.setStyleSheet("")
+    def _show_answer(self, result: MintResult | None) -> None:
+        """The answer of the last send, or nothing at all: never an older one beside a newer."""
+        self._countdown_timer.stop()
+        self._expiry = None
+        self.expiry.setText("")
         self.claims.setText("")
-        await self._introspect(profile, secret, token)
-        expires_at = self._expires_at or expires_at
-        self._set_expiry(expires_at)
-        problem = await self._context.remember_minted(profile, request, token, expires_at)
-        if problem:
-            self.status.setText(f"{self.status.text()} It was not remembered: {problem}")
-        self.show_recent()
-        self.minted.emit()
-
-    async def _introspect(self, profile: Profile, secret: str, token: str) -> None:
-        self._expires_at = None
-        if "admin" not in await self._context.capabilities(profile):
-            self.claims.setText("This adapter offers no introspection.")
+        self.raw.setPlainText("")
+        self.token.set_value("")
+        self.status.setStyleSheet("")
+        if result is None:
             return
-        try:
-            answer = await self._context.client(profile).introspect(secret, token)
-        except AdapterUnavailable as exc:
-            self.claims.setText(str(exc))
+        self.raw.setPlainText(result.raw)
+        message = result.message
+        if result.remember_problem:
+            message += f" It was not remembered: {result.remember_problem}"
+        self.status.setText(message)
+        if not result.ok:
+            self.status.setStyleSheet("color: #c62828;")
             return
-        if not answer.ok or not isinstance(answer.data, dict):
-            self.claims.setText(answer.errmsg or "Introspection failed.")
-            return
-        row = answer.data.get("token", {})
-        self._expires_at = float(row.get("expiresAt", 0)) or None
-        accounts = row.get("ctidTraderAccountIds")
-        self.claims.setText(
-            f"token id {row.get('tokenId', '?')[:12]}…, state {row.get('state')}, "
-            f"user {row.get('userId')}, brokers {', '.join(row.get('brokerNames', []))}, "
-            f"accounts {'all' if accounts is None else ', '.join(map(str, accounts))}, "
-            f"verified {'yes' if row.get('isVerified') else 'no'}"
-        )
-
-    def _set_expiry(self, expires_at: float) -> None:
-        self._expires_at = expires_at
-        local = datetime.fromtimestamp(expires_at).astimezone()
-        self._expiry_text = local.strftime("%Y-%m-%d %H:%M:%S %Z")
+        self.token.set_value(result.token or "")
+        self.claims.setText(_claims_text(result) or result.claims_note)
+        self._expiry = result.expiry
         self._tick()
         self._countdown_timer.start()
 
     def _tick(self) -> None:
-        if self._expires_at is None:
+        expiry = self._expiry
+        if expiry is None:
             return
-        self.expiry.setText(f"{self._expiry_text} ({_countdown(self._expires_at - time.time())})")
+        if expiry.told:
+            left = countdown(expiry.at - time.time())
+            self.expiry.setText(f"{local_time(expiry.at)} ({left})")
+        else:
+            self.expiry.setText(
+                f"not told by this adapter; assumed {local_time(expiry.at)}, the usual "
+                "30 days (an assumption)"
+            )
 
-    def _fail(self, message: str) -> None:
-        self.status.setText(message)
-        self.status.setStyleSheet("color: #c62828;")
-        self.token.set_value("")
-        self.expiry.setText("")
-        self._countdown_timer.stop()
+
+def _claims_text(result: MintResult) -> str:
+    row = result.claims
+    if row is None:
+        return ""
+    state = row.state.value if row.state is not None else "unknown"
+    return (
+        f"token id {short_id(row.token_id)}, state {state}, user {row.user_id}, "
+        f"brokers {', '.join(row.broker_names)}, "
+        f"accounts {accounts_text(row.ctid_trader_account_ids)}, "
+        f"verified {'yes' if row.is_verified else 'no'}"
+    )

@@ -57,7 +57,9 @@ def build(console_home: Path) -> Controller:
     recent = RecentRequests()
     recent.load()
     settings = QSettings(str(console_home / "test.ini"), QSettings.Format.IniFormat)
-    return Controller(store, profiles, ActivityLog(), vault, recent, settings)
+    controller = Controller(store, profiles, ActivityLog(), vault, recent, settings)
+    controller.start()
+    return controller
 
 
 @pytest.fixture
@@ -77,11 +79,13 @@ def add_remote(
     *,
     production: bool = False,
 ) -> Profile:
-    profile = controller.context.profiles.add(Profile.create("Remote", url, production=production))
+    profile = controller.workspace.profiles.add(
+        Profile.create("Remote", url, production=production)
+    )
     if secret is not None:
-        controller.context.secret_store.set(profile.secret_key, secret)
-    controller.window.reload_profiles()
-    controller.context.set_active(profile.id)
+        controller.workspace.secret_store.set(profile.secret_key, secret)
+    controller.workspace.profiles_imported()
+    controller.workspace.set_active(profile.id)
     qtbot.waitUntil(lambda: "reachable" in controller.window.reach_label.text(), timeout=WAIT_MS)
     return profile
 
@@ -99,7 +103,7 @@ def minting_requests(controller: Controller) -> int:
     """How many /generate/token requests with a body left the console (probes send `{}`)."""
     return sum(
         1
-        for exchange in controller.context.activity.exchanges()
+        for exchange in controller.workspace.activity.exchanges()
         if exchange.path == "/generate/token" and exchange.request_body not in ("", "{}")
     )
 
@@ -120,7 +124,7 @@ def send(qtbot: QtBot, controller: Controller) -> None:
 def test_compose_and_send_on_the_embedded_adapter(qtbot: QtBot, controller: Controller) -> None:
     run(qtbot, controller.start_embedded())
     try:
-        assert controller.context.embedded_url()
+        assert controller.workspace.active.profile.base_url
         fill(controller, "14601", ["BESTBROKER"], ["137780091"])
         send(qtbot, controller)
         page = controller.tokens
@@ -130,7 +134,7 @@ def test_compose_and_send_on_the_embedded_adapter(qtbot: QtBot, controller: Cont
         assert token not in page.token.text.text()
         assert "left" in page.expiry.text()
         assert "state issued" in page.claims.text()
-        records = controller.context.vault.list("embedded")
+        records = controller.workspace.vault.list("embedded")
         assert [record.token for record in records] == [token]
         assert page.recent.count() == 1
     finally:
@@ -174,17 +178,16 @@ def test_logout_then_reuse_is_refused_by_the_adapter(
     send(qtbot, controller)
     assert controller.tokens.token.value()
     page = controller.logout
-    page.refresh()
-    assert page.table.rowCount() == 1
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=WAIT_MS)
     page.table.selectRow(0)
     click(qtbot, page.logout_selected)
     qtbot.waitUntil(lambda: "Logged out" in page.result.text(), timeout=WAIT_MS)
-    token = controller.context.vault.list(controller.context.active_profile().id)[0].token
+    token = controller.workspace.vault.list(controller.workspace.active_profile().id)[0].token
     page.pasted.setText(token)
     click(qtbot, page.logout_pasted)
     qtbot.waitUntil(lambda: "refused" in page.result.text(), timeout=WAIT_MS)
     assert "already been revoked" in page.result.text()
-    entries = controller.context.activity.audit_entries()
+    entries = controller.workspace.activity.audit_entries()
     assert [entry.ok for entry in entries] == [True, False]
 
 
@@ -235,7 +238,7 @@ def test_no_file_the_console_wrote_holds_a_secret_or_token(
     assert token
     controller.activity.export_to(console_home / "activity.json", "json")
     controller.activity.export_to(console_home / "activity.csv", "csv")
-    controller.context.profiles.export(console_home / "profiles-export.json")
+    controller.workspace.profiles.export(console_home / "profiles-export.json")
     controller.window.close()
     written = [path for path in console_home.rglob("*") if path.is_file()]
     assert any(path.name == "activity.csv" for path in written)
@@ -246,7 +249,7 @@ def test_no_file_the_console_wrote_holds_a_secret_or_token(
             assert value[:24].encode() not in content, path
     shown = [
         str(exchange.request_headers) + exchange.request_body + exchange.response_body
-        for exchange in controller.context.activity.exchanges()
+        for exchange in controller.workspace.activity.exchanges()
     ]
     for value in (remote.broker_secret, token):
         assert not any(value in text for text in shown)
@@ -264,9 +267,11 @@ def test_a_profile_made_in_the_dialog_keeps_its_secret_in_the_keyring_only(
     click(qtbot, dialog.test_button)
     qtbot.waitUntil(lambda: "accepted" in dialog.test_result.text(), timeout=WAIT_MS)
     dialog._save()
-    qtbot.waitUntil(lambda: controller.context.active_profile().name == "Staging", timeout=WAIT_MS)
-    profile = controller.context.active_profile()
-    assert controller.context.secret_store.get(profile.secret_key) == remote.broker_secret
+    qtbot.waitUntil(
+        lambda: controller.workspace.active_profile().name == "Staging", timeout=WAIT_MS
+    )
+    profile = controller.workspace.active_profile()
+    assert controller.workspace.secret_store.get(profile.secret_key) == remote.broker_secret
     for path in console_home.rglob("*"):
         if path.is_file():
             assert remote.broker_secret.encode() not in path.read_bytes(), path
@@ -283,5 +288,5 @@ def test_a_bad_url_in_the_dialog_is_named_and_nothing_is_saved(
     dialog._save()
     assert "base_url" in dialog.error.text()
     assert dialog.isVisible()
-    assert [p.name for p in controller.context.profiles.list()] == ["Embedded"]
+    assert [p.name for p in controller.workspace.profiles.list()] == ["Embedded"]
     dialog.reject()

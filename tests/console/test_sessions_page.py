@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from adapter_core.admin.sessions_view import TokenState
 from adapter_core.server import bind_socket
 from console.controller import Controller
 from console.services.profiles import Profile
@@ -40,7 +41,7 @@ def controller(qtbot: QtBot, qloop: object, console_home: Path) -> Iterator[Cont
 
 
 def embedded(controller: Controller) -> tuple[str, str]:
-    url = controller.context.embedded_url()
+    url = controller.workspace.active.profile.base_url
     secret = controller._embedded_secret
     assert url
     assert secret
@@ -49,7 +50,7 @@ def embedded(controller: Controller) -> tuple[str, str]:
 
 def row_state(controller: Controller, token_id: str) -> str | None:
     row = controller.sessions.model.row_for(token_id)
-    return None if row is None else str(row["state"])
+    return None if row is None or row.state is None else row.state.value
 
 
 def token_id(url: str, secret: str, token: str) -> str:
@@ -67,10 +68,9 @@ def select(controller: Controller, token_ids: list[str]) -> None:
     page = controller.sessions
     selection = page.table.selectionModel()
     selection.clearSelection()
+    keys = [row.key for row in page.model.visible_rows()]
     for wanted in token_ids:
-        number = page.model.row_number(wanted)
-        assert number is not None
-        index = page.proxy.mapFromSource(page.model.index(number, 0))
+        index = page.model.index(keys.index(wanted), 0)
         selection.select(
             index,
             QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows,
@@ -118,13 +118,13 @@ def test_rows_appear_update_and_turn_revoked_on_logout(
         qtbot.waitUntil(lambda: row_state(controller, wanted) == "active", timeout=WAIT_MS)
         row = page.model.row_for(wanted)
         assert row is not None
-        first_count = row["requestCount"]
+        first_count = row.request_count
         for _ in range(3):
             trader.ok("GET", f"/accounts/{ACCOUNT}/positions")
 
         def counted() -> bool:
             current = page.model.row_for(wanted)
-            return current is not None and current["requestCount"] > first_count
+            return current is not None and current.request_count > first_count
 
         qtbot.waitUntil(counted, timeout=WAIT_MS)
         select(controller, [wanted])
@@ -134,7 +134,7 @@ def test_rows_appear_update_and_turn_revoked_on_logout(
         qtbot.waitUntil(lambda: row_state(controller, wanted) == "revoked", timeout=WAIT_MS)
         assert trader.call("GET", f"/accounts/{ACCOUNT}/orders").status_code == 401
         assert page.results.count() == 1
-        entries = controller.context.activity.audit_entries()
+        entries = controller.workspace.activity.audit_entries()
         assert entries[-1].token_id == wanted
         assert entries[-1].ok
     finally:
@@ -151,7 +151,7 @@ def test_a_bulk_logout_of_three_reports_three_results(qtbot: QtBot, controller: 
     assert page.logout_selected.text() == "Log out 3 selected"
     click(qtbot, page.logout_selected)
     text = accept_confirmation(qtbot, controller)
-    assert "3 token(s)" in text
+    assert "these 3 tokens" in text
     qtbot.waitUntil(lambda: page.results.count() == 3, timeout=WAIT_MS)
     assert all(page.results.item(i).text().startswith("✔") for i in range(3))
     qtbot.waitUntil(
@@ -166,10 +166,81 @@ def test_filter_and_state_filter_find_sessions(qtbot: QtBot, controller: Control
     other = token_id(url, secret, mint(url, secret, userId=14602, brokerNames=["BESTBROKER"]))
     qtbot.waitUntil(lambda: page.model.row_for(other) is not None, timeout=WAIT_MS)
     page.filter.setText(mine[:10])
-    qtbot.waitUntil(lambda: page.proxy.rowCount() == 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=WAIT_MS)
     page.filter.clear()
-    page.state.setCurrentIndex(page.state.findData("revoked"))
-    qtbot.waitUntil(lambda: page.proxy.rowCount() == 0, timeout=WAIT_MS)
+    page.state.setCurrentIndex(page.state.findData(TokenState.REVOKED))
+    qtbot.waitUntil(lambda: page.model.rowCount() == 0, timeout=WAIT_MS)
+
+
+def shown_ids(controller: Controller) -> set[str]:
+    return {row.key for row in controller.sessions.model.visible_rows()}
+
+
+def test_the_find_box_finds_by_account_user_prefix_broker_and_token_id(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    """What the issue's acceptance lists, against the live feed, and `q=` gives the same."""
+    url, secret = embedded(controller)
+    page = controller.sessions
+    wait_live(qtbot, controller)
+    alex = token_id(url, secret, mint(url, secret, userId=14601, ctidTraderAccountIds=[137780091]))
+    priya = token_id(url, secret, mint(url, secret, userId=14602, ctidTraderAccountIds=[137780412]))
+    tomasz = token_id(url, secret, mint(url, secret, userId=14603, brokerNames=["BESTBROKER-EU"]))
+    everyone = {alex, priya, tomasz}
+    qtbot.waitUntil(lambda: everyone <= shown_ids(controller), timeout=WAIT_MS)
+    expected = {
+        "1377": {alex, priya},
+        "137780091": {alex},
+        "146": everyone,
+        "BESTBROKER-EU": {tomasz},
+        alex[:8]: {alex},
+    }
+    for text, wanted in expected.items():
+        page.filter.setText(text)
+        qtbot.waitUntil(
+            lambda wanted=wanted: shown_ids(controller) & everyone == wanted, timeout=WAIT_MS
+        )
+        qtbot.wait(300)  # the adapter's answer to q= replaces the local match: still the same
+        assert shown_ids(controller) & everyone == wanted, text
+        listed = httpx.get(
+            f"{url}/admin/sessions",
+            params={"q": text, "limit": "500"},
+            headers={"Authorization": f"Bearer {secret}"},
+            timeout=10,
+        ).json()["d"]["rows"]
+        assert {row["tokenId"] for row in listed} & everyone == wanted, text
+
+
+def test_a_revoked_row_cannot_be_logged_out_again(qtbot: QtBot, controller: Controller) -> None:
+    url, secret = embedded(controller)
+    page = controller.sessions
+    wait_live(qtbot, controller)
+    token = mint(url, secret, userId=14602, brokerNames=["BESTBROKER"])
+    wanted = token_id(url, secret, token)
+    qtbot.waitUntil(lambda: row_state(controller, wanted) == "issued", timeout=WAIT_MS)
+    httpx.post(f"{url}/logout", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    qtbot.waitUntil(lambda: row_state(controller, wanted) == "revoked", timeout=WAIT_MS)
+    select(controller, [wanted])
+    assert not page.logout_selected.isEnabled()
+
+
+def test_switching_profiles_clears_the_page(qtbot: QtBot, controller: Controller) -> None:
+    url, secret = embedded(controller)
+    page = controller.sessions
+    wait_live(qtbot, controller)
+    mint(url, secret, userId=14602, brokerNames=["BESTBROKER"])
+    qtbot.waitUntil(lambda: page.model.rowCount() > 0, timeout=WAIT_MS)
+    page.filter.setText("146")
+    with _BrokerOnlyAdapter() as plain:
+        profile = controller.workspace.profiles.add(Profile.create("Broker only", plain.url))
+        controller.workspace.secret_store.set(profile.secret_key, plain.secret)
+        controller.workspace.profiles_imported()
+        controller.workspace.set_active(profile.id)
+        assert page.filter.text() == ""
+        assert page.model.total_rows() == 0
+        assert page.updated.text() == ""
+        qtbot.waitUntil(lambda: "no admin API" in page.notice.text(), timeout=WAIT_MS)
+        assert "0 tokens minted from this console" in page.notice.text()
 
 
 class _BrokerOnlyAdapter:
@@ -230,10 +301,10 @@ def test_without_an_admin_api_the_page_shows_the_tokens_minted_here(
     qtbot: QtBot, controller: Controller
 ) -> None:
     with _BrokerOnlyAdapter() as plain:
-        profile = controller.context.profiles.add(Profile.create("Broker only", plain.url))
-        controller.context.secret_store.set(profile.secret_key, plain.secret)
-        controller.window.reload_profiles()
-        controller.context.set_active(profile.id)
+        profile = controller.workspace.profiles.add(Profile.create("Broker only", plain.url))
+        controller.workspace.secret_store.set(profile.secret_key, plain.secret)
+        controller.workspace.profiles_imported()
+        controller.workspace.set_active(profile.id)
         tokens = controller.tokens
         tokens.user_id.setText("14601")
         tokens.brokers.set_tags(["BESTBROKER"])
@@ -249,15 +320,24 @@ def test_without_an_admin_api_the_page_shows_the_tokens_minted_here(
         )
         assert tokens.token.value()
         page = controller.sessions
-        page.start()
-        qtbot.waitUntil(lambda: page.model.total() == 1, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: page.model.total_rows() == 1, timeout=WAIT_MS)
         assert "no admin API" in page.notice.text()
-        assert "1 token(s) minted from this console" in page.notice.text()
+        assert "the 1 token minted from this console" in page.notice.text()
         row = page.model.row_at(0)
-        assert row["state"] == "issued"
-        select(controller, [row["tokenId"]])
+        assert row.state is TokenState.ISSUED
+        assert row.token_id is None  # the adapter never told it: no made-up id is shown
+        select(controller, [row.key])
         click(qtbot, page.logout_selected)
         accept_confirmation(qtbot, controller)
         qtbot.waitUntil(lambda: page.results.count() == 1, timeout=WAIT_MS)
         assert page.results.item(0).text().startswith("✔")
         assert tokens.token.value() in plain.revoked
+        qtbot.waitUntil(lambda: page.model.row_at(0).state is TokenState.REVOKED, timeout=WAIT_MS)
+        logout = controller.logout
+        qtbot.waitUntil(
+            lambda: logout.table.rowCount() == 1 and "revoked" in logout.table.item(0, 5).text(),
+            timeout=WAIT_MS,
+        )
+        tokens.user_id.setText("14602")
+        click(qtbot, tokens.send_button)
+        qtbot.waitUntil(lambda: page.model.total_rows() == 2, timeout=WAIT_MS)
