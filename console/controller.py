@@ -269,6 +269,9 @@ class Controller(QObject):
             await loop.run_in_executor(None, functools.partial(operation, EMBEDDED_START_TIMEOUT))
         except EmbeddedAdapterError as exc:
             self._message(f"Embedded adapter: {exc}")
+        else:
+            if adapter.port_note:
+                self._message(f"Embedded adapter: {adapter.port_note}")
         url = adapter.url
         self.workspace.set_embedded(url, self._embedded_secret if url else None)
 

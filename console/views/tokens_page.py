@@ -201,7 +201,7 @@ class TokensPage(QWidget):
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addWidget(self.previews, 1)
-        right_layout.addWidget(result_box, 1)
+        right_layout.addWidget(result_box)
 
         splitter = QSplitter(self)
         splitter.addWidget(left)
