@@ -1,0 +1,171 @@
+"""The Sessions table's columns, each described once: title, header tip, text, sort key, tooltip.
+
+Adding or moving a column is one entry in `COLUMNS`; the table model, the sort and the tick
+all read from it, so nothing else can drift out of step. Qt-free: colours are hex strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from adapter_core.admin.sessions_view import TokenState
+from console.services.formatting import NO_TIME, accounts_text, local_time, relative_time, short_id
+from console.services.session_rows import RowSource, SessionRow
+
+SortKey = int | float | str
+"""Raw values, never display text: numbers and timestamps sort as numbers."""
+
+
+def _no_tooltip(row: SessionRow) -> str | None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    title: str
+    tip: str | None
+    """The header's tooltip."""
+    text: Callable[[SessionRow, float], str]
+    """The cell's text; the float is now, for relative times."""
+    sort_key: Callable[[SessionRow], SortKey]
+    tooltip: Callable[[SessionRow], str | None] = _no_tooltip
+    numeric: bool = False
+    """Right-aligned, so digits line up."""
+    timed: bool = False
+    """The text changes as time passes, so the table refreshes it on every tick."""
+
+
+STATE_COLOURS: dict[TokenState | None, str] = {
+    TokenState.ISSUED: "#1e88e5",
+    TokenState.ACTIVE: "#43a047",
+    TokenState.IDLE: "#fb8c00",
+    TokenState.REVOKED: "#e53935",
+    TokenState.EXPIRED: "#757575",
+    None: "#bdbdbd",
+}
+"""The dot beside a row's state; None is a state the adapter could not be asked for."""
+
+_STATE_RANK: dict[TokenState | None, int] = {
+    TokenState.ACTIVE: 0,
+    TokenState.IDLE: 1,
+    TokenState.ISSUED: 2,
+    TokenState.EXPIRED: 3,
+    TokenState.REVOKED: 4,
+    None: 5,
+}
+"""Ascending puts the tokens in use first."""
+
+
+def _token_tooltip(row: SessionRow) -> str:
+    if row.token_id is None:
+        return "The adapter never told this token's id: the console only has its own record of it"
+    return row.token_id
+
+
+def _state_text(row: SessionRow, now: float) -> str:
+    return "unknown" if row.state is None else row.state.value
+
+
+def _state_tooltip(row: SessionRow) -> str | None:
+    parts = []
+    if row.state is None:
+        parts.append("Unknown: the adapter could not be asked")
+    elif row.source is RowSource.CONSOLE:
+        parts.append("From probing the token with GET /accounts (the adapter has no admin API)")
+    if row.revoked_at:
+        parts.append(f"revoked at {local_time(row.revoked_at)}")
+    return "; ".join(parts) or None
+
+
+def _accounts_key(row: SessionRow) -> int:
+    """All accounts first, then by the lowest listed account."""
+    accounts = row.ctid_trader_account_ids
+    return -1 if accounts is None else min(accounts, default=0)
+
+
+def _time_column(title: str, tip: str | None, when: Callable[[SessionRow], float | None]) -> Column:
+    """A relative time with the exact local time as tooltip; no time sorts as 0."""
+
+    def text(row: SessionRow, now: float) -> str:
+        timestamp = when(row)
+        return relative_time(timestamp, now) if timestamp else NO_TIME
+
+    def tooltip(row: SessionRow) -> str | None:
+        timestamp = when(row)
+        return local_time(timestamp) if timestamp else None
+
+    return Column(title, tip, text, lambda row: when(row) or 0.0, tooltip, timed=True)
+
+
+def _count_column(title: str, tip: str | None, count: Callable[[SessionRow], int]) -> Column:
+    return Column(title, tip, lambda row, now: str(count(row)), count, numeric=True)
+
+
+def _cached_column(title: str, kind: str) -> Column:
+    tip = f"{title} cached over the token's trader sessions"
+    return _count_column(title, tip, lambda row: row.cached(kind))
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column(
+        "Token",
+        "The token's id (never the token itself); the full id in the cell's tooltip",
+        lambda row, now: short_id(row.token_id),
+        lambda row: row.token_id or "",
+        _token_tooltip,
+    ),
+    _count_column("User", None, lambda row: row.user_id),
+    Column(
+        "Brokers",
+        None,
+        lambda row, now: ", ".join(row.broker_names),
+        lambda row: ", ".join(row.broker_names).lower(),
+    ),
+    Column(
+        "Accounts",
+        "The accounts the token lists, or all accounts of the user",
+        lambda row, now: accounts_text(row.ctid_trader_account_ids),
+        _accounts_key,
+        lambda row: accounts_text(row.ctid_trader_account_ids),
+    ),
+    Column(
+        "Verified",
+        None,
+        lambda row, now: "yes" if row.is_verified else "no",
+        lambda row: int(row.is_verified),
+    ),
+    Column(
+        "State",
+        "Ascending sorts tokens in use first",
+        _state_text,
+        lambda row: _STATE_RANK[row.state],
+        _state_tooltip,
+    ),
+    _time_column("Issued", None, lambda row: row.issued_at),
+    _time_column(
+        "Expires",
+        "Relative to now; the exact local time in the cell's tooltip",
+        lambda row: row.expires_at,
+    ),
+    _time_column(
+        "Last activity",
+        "The most recent request over the token's trader sessions",
+        lambda row: row.last_activity,
+    ),
+    _count_column(
+        "Requests", "Requests over the token's trader sessions", lambda row: row.request_count
+    ),
+    _count_column("Trader sessions", None, lambda row: len(row.trader_sessions)),
+    _cached_column("Positions", "positions"),
+    _cached_column("Orders", "orders"),
+    _cached_column("Deals", "deals"),
+)
+
+
+def column_index(title: str) -> int:
+    """Where a column is, by its title; raises ValueError for an unknown title."""
+    for number, column in enumerate(COLUMNS):
+        if column.title == title:
+            return number
+    raise ValueError(f"no Sessions column is called {title!r}")
