@@ -3,7 +3,9 @@
 A busy GUI thread (a modal dialog, a long repaint) must never stall TradingView's requests, so
 the server never shares the host's loop: each start gets a fresh thread, loop and uvicorn
 server, and a stop tears all three down. The token keys and the broker secret arrive as values
-(the host keeps them in the OS keyring); only the token store lives on disk, in `data_dir`.
+(the host keeps them in the OS keyring); only the token store, and the port the adapter last
+listened on, live on disk in `data_dir`. Asking for that port again at the next start keeps a
+copied curl line or a configured TradingView URL working from one launch to the next.
 """
 
 from __future__ import annotations
@@ -24,11 +26,17 @@ import uvicorn
 from starlette.applications import Starlette
 
 from adapter_core.broker_auth import BrokerSecretError, BrokerSecrets
-from adapter_core.datadir import STORE_FILE, DataDirError, DataDirLock, ensure_private_dir
+from adapter_core.datadir import (
+    STORE_FILE,
+    DataDirError,
+    DataDirLock,
+    ensure_private_dir,
+    write_private_file,
+)
 from adapter_core.headless import adapter_services, build_app
 from adapter_core.server import (
+    AnnouncingServer,
     ServerStartError,
-    _AnnouncingServer,
     base_url,
     bind_socket,
     server_config,
@@ -47,6 +55,8 @@ request still ends in a graceful stop rather than a forced one."""
 FORCE_GRACE_SECONDS = 2.0
 """The part of a stop's time kept back for cutting off a server that did not stop gracefully."""
 THREAD_NAME = "tv-adapter-embedded"
+PORT_FILE = "embedded-port"
+"""In the data directory: the port the adapter last listened on, asked for first next time."""
 
 
 class _Exit(enum.IntEnum):
@@ -72,7 +82,29 @@ class EmbeddedAdapterError(RuntimeError):
     """The adapter cannot start or stop; the message is meant for the operator."""
 
 
+class _PortTaken(EmbeddedAdapterError):
+    """Another program listens on the port: fatal for a given port, not for a remembered one."""
+
+
 StateListener = Callable[[AdapterState], None]
+
+
+def _remembered_port(data_dir: Path) -> int | None:
+    """The port in `PORT_FILE`; None if there is none or it does not hold a port number."""
+    try:
+        text = (data_dir / PORT_FILE).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not (text.isdigit() and len(text) <= 5 and 0 < int(text) < 65536):
+        return None
+    return int(text)
+
+
+def _remember_port(data_dir: Path, port: int) -> None:
+    try:
+        write_private_file(data_dir / PORT_FILE, f"{port}\n".encode())
+    except OSError as exc:
+        log.warning("cannot remember the embedded adapter's port in %s: %s", data_dir, exc)
 
 
 def _accepted_secret(broker_secret: str) -> BrokerSecrets:
@@ -84,7 +116,7 @@ def _accepted_secret(broker_secret: str) -> BrokerSecrets:
         ) from exc
 
 
-class _ThreadServer(_AnnouncingServer):
+class _ThreadServer(AnnouncingServer):
     """uvicorn's server without signal handling: signals belong to the host's main thread.
 
     uvicorn already skips signals outside the main thread; this makes it independent of that.
@@ -168,6 +200,11 @@ class EmbeddedAdapter:
     `start`, `stop` and `restart` may be called from any thread and are serialised; state
     listeners run on the adapter's thread (or, if that thread is stuck, on the thread that gave
     up on it), so a GUI host marshals them to its own thread.
+
+    With `port=0` (the default) each start asks for the port the adapter listened on last time
+    (kept in `data_dir`); if another program holds it, the adapter takes a free port, remembers
+    that one instead, and says so in `port_moved_from` and `port_note`. A port given explicitly
+    is used as it is, or the start fails.
     """
 
     def __init__(
@@ -195,6 +232,8 @@ class EmbeddedAdapter:
         self._state = AdapterState.STOPPED
         self._url: str | None = None
         self._last_error: str | None = None
+        self._port_moved_from: int | None = None
+        self._port_note: str | None = None
         self._listeners: list[StateListener] = []
         self._run: _Run | None = None
 
@@ -221,6 +260,26 @@ class EmbeddedAdapter:
         """Why the last start failed, or the server stopped on its own; None after a clean start."""
         with self._guard:
             return self._last_error
+
+    @property
+    def port_moved_from(self) -> int | None:
+        """The remembered port the last start could not have because it was taken, else None.
+
+        Set before the state turns RUNNING, so a state listener can read it; cleared by the
+        next start.
+        """
+        with self._guard:
+            return self._port_moved_from
+
+    @property
+    def port_note(self) -> str | None:
+        """Why the adapter does not listen where it did last time, for the operator; else None.
+
+        For example "port 8731 was taken, so the adapter listens on 8742 this time". Set with
+        `port_moved_from` and cleared by the next start.
+        """
+        with self._guard:
+            return self._port_note
 
     def add_state_listener(self, listener: StateListener) -> None:
         with self._guard:
@@ -252,7 +311,8 @@ class EmbeddedAdapter:
     def restart(self, timeout: float = 20.0) -> str:
         """Stop and start again: tokens and revocations persist in the store in `data_dir`.
 
-        With port 0 the new server may listen on a different port; read the returned URL.
+        The new server listens on the same port unless another program took it in between
+        (then `port_note` says so); the returned URL is always the one in use.
         """
         with self._lifecycle:
             self._stop(min(timeout, 10.0))
@@ -300,6 +360,8 @@ class EmbeddedAdapter:
         )
         with self._guard:
             self._last_error = None
+            self._port_moved_from = None
+            self._port_note = None
         self._run = run
         run.thread.start()
         if run.ready.wait(timeout) and run.url is not None and run.error is None:
@@ -355,7 +417,9 @@ class EmbeddedAdapter:
         if self.state in (AdapterState.STARTING, AdapterState.RUNNING):
             self._set_state(AdapterState.STOPPING)
 
-    def _on_started(self, run: _Run, url: str) -> None:
+    def _on_started(self, run: _Run, sock: socket.socket) -> None:
+        _remember_port(self.data_dir, sock.getsockname()[1])
+        url = base_url(sock)
         run.url = url
         with self._guard:
             self._url = url
@@ -375,7 +439,7 @@ class EmbeddedAdapter:
                     f"cannot lock the data directory {data_dir}: {exc.strerror}"
                 ) from exc
             try:
-                sock = self._bind()
+                sock = self._bind(data_dir)
                 try:
                     self._serve_blocking(run, data_dir, sock)
                 finally:
@@ -404,14 +468,34 @@ class EmbeddedAdapter:
             self._set_state(AdapterState.FAILED if run.error else AdapterState.STOPPED)
             run.ready.set()
 
-    def _bind(self) -> socket.socket:
+    def _bind(self, data_dir: Path) -> socket.socket:
+        """The configured port; with port 0, last time's port if it is free, else a free one."""
+        remembered = None if self.port else _remembered_port(data_dir)
+        if remembered is None:
+            return self._bind_port(self.port)
         try:
-            return bind_socket(self.host, self.port)
+            return self._bind_port(remembered)
+        except _PortTaken:
+            pass
+        sock = self._bind_port(0)
+        note = (
+            f"port {remembered} was taken, so the adapter listens on "
+            f"{sock.getsockname()[1]} this time"
+        )
+        log.info("%s", note)
+        with self._guard:
+            self._port_moved_from = remembered
+            self._port_note = note
+        return sock
+
+    def _bind_port(self, port: int) -> socket.socket:
+        try:
+            return bind_socket(self.host, port)
         except ServerStartError as exc:
             cause = exc.__cause__
             if isinstance(cause, OSError) and cause.errno == errno.EADDRINUSE:
-                raise EmbeddedAdapterError(
-                    f"port {self.port} on {self.host} is already in use by another program; "
+                raise _PortTaken(
+                    f"port {port} on {self.host} is already in use by another program; "
                     "choose another port for the embedded adapter (0 picks a free one)"
                 ) from exc
             raise EmbeddedAdapterError(str(exc)) from exc
@@ -439,7 +523,7 @@ class EmbeddedAdapter:
     ) -> None:
         task = asyncio.current_task()
         assert task is not None
-        server = _ThreadServer(config, lambda: self._on_started(run, base_url(sock)))
+        server = _ThreadServer(config, lambda: self._on_started(run, sock))
         run.services = services
         run.server = server
         try:

@@ -59,7 +59,7 @@ def server_config(app: ASGIApp, log_level: str = "info") -> uvicorn.Config:
     )
 
 
-class _AnnouncingServer(uvicorn.Server):
+class AnnouncingServer(uvicorn.Server):
     """uvicorn's server, calling back once the sockets accept connections."""
 
     def __init__(self, config: uvicorn.Config, on_started: Callable[[], None]) -> None:
@@ -76,7 +76,7 @@ async def serve(
     config: uvicorn.Config, sock: socket.socket, on_ready: Callable[[str], None]
 ) -> None:
     """Serve until told to stop (SIGTERM/SIGINT in the main thread); call `on_ready` once up."""
-    server = _AnnouncingServer(config, lambda: on_ready(base_url(sock)))
+    server = AnnouncingServer(config, lambda: on_ready(base_url(sock)))
     await server.serve(sockets=[sock])
     if not server.started:
         raise ServerStartError("the adapter did not start; see the log above")

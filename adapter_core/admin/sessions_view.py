@@ -2,7 +2,8 @@
 
 Issued tokens live in the store (possibly 100,000s); trader sessions live in memory (a few
 thousand). A listing asks the store for one page with every filter applied in SQL, passing
-the in-memory session token ids as a set where the state or account filter needs them.
+the in-memory session token ids as a set where the state, account or search filter needs them.
+`TokenState` and `IDLE_AFTER` are public: the console derives the same states from live events.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ IDLE_AFTER = 60.0
 """A token whose sessions made no request for this long is idle (TradingView polls every ≤1.5 s)."""
 
 
-class TokenState(enum.Enum):
+class TokenState(enum.StrEnum):
+    """The one list of token states: the wire's `state` values, filters and the console's."""
+
     ISSUED = "issued"
     ACTIVE = "active"
     IDLE = "idle"
@@ -128,6 +131,14 @@ class SessionsView:
         if query.account_id is not None:
             sessions = self._registry.sessions_on_account(query.account_id)
             query = replace(query, account_token_ids=frozenset(sessions))
+        search = query.search
+        if search is not None and search.number_prefix is not None:
+            on_matching_accounts = frozenset(
+                session.claims.token_id
+                for session in self._registry.all_sessions()
+                if search.matches_account(session.account.ctid_trader_account_id)
+            )
+            query = replace(query, search_token_ids=on_matching_accounts)
         query = self._with_state(query, state)
         if by_last_activity:
             return await self._by_last_activity(query)

@@ -1,15 +1,16 @@
 """The admin API (ours): sessions, operator logout, token introspection, a live event stream.
 
 Protected by the broker secret, like /generate/token: whoever may mint tokens may see and end
-them. Answers use the same envelope; a bad parameter is HTTP 400 naming the parameter.
+them. Answers use the same envelope; a bad parameter is HTTP 400 naming the parameter, and a
+token store that cannot answer is 503.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from starlette.requests import Request
@@ -17,20 +18,18 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from adapter_core import __version__
+from adapter_core.admin.search import MAX_QUERY_LENGTH, SearchQuery, SearchQueryError
 from adapter_core.admin.sessions_view import SessionsView, TokenState, token_row
-from adapter_core.api.envelope import error, ok
-from adapter_core.api.requests import (
-    BodyTooLarge,
-    CredentialError,
-    bearer_credential,
-    read_body,
-    whole_number,
-)
+from adapter_core.api.broker import ALREADY_REVOKED
+from adapter_core.api.envelope import ok
+from adapter_core.api.requests import read_body, require_broker_secret, whole_number
 from adapter_core.backend.port import TradingBackend
+from adapter_core.refusals import BadRequest, Conflict, NotFound, Unavailable
 from adapter_core.revocation import RevokeOutcome
 from adapter_core.services import AdapterServices
 from adapter_core.sessions import SessionRegistry
-from adapter_core.store.base import StoreUnavailable, TokenQuery, TokenSort
+from adapter_core.store.base import StoreUnavailable, TokenQuery, TokenRecord, TokenSort
+from adapter_core.tokens.claims import MAX_BROKER_NAME_LENGTH, MAX_INT64
 from adapter_core.tokens.codec import InvalidToken
 from adapter_core.tradingview import mapping
 from adapter_core.tradingview.market import MarketBoard
@@ -40,12 +39,20 @@ DEFAULT_PAGE = 50
 HEARTBEAT_SECONDS = 15.0
 _SORTS = {sort.value: sort for sort in TokenSort}
 LAST_ACTIVITY = "lastActivity"
+SORTS = (*_SORTS, LAST_ACTIVITY)
+"""Every `sort=` value: the store's sort keys, and last activity, which lives in memory."""
+ORDERS = ("asc", "desc")
+NOT_ISSUED = "No token with this id was issued here."
+STORE_UNAVAILABLE = "The token store cannot be read right now. Try again."
+T = TypeVar("T")
 
 
-class AdminRefusal(Exception):
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.status = status
+async def _from_store(reading: Awaitable[T]) -> T:
+    """A store that cannot answer is 503 for the operator, not an internal error."""
+    try:
+        return await reading
+    except StoreUnavailable:
+        raise Unavailable(STORE_UNAVAILABLE) from None
 
 
 @dataclass
@@ -58,12 +65,14 @@ class AdminApi:
     capabilities: tuple[str, ...]
 
     def authorize(self, request: Request) -> None:
-        try:
-            secret = bearer_credential(request)
-        except CredentialError as exc:
-            raise AdminRefusal(str(exc), 401) from None
-        if not self.services.broker_secrets.accepts(secret):
-            raise AdminRefusal("The broker secret is not accepted.", 401)
+        """First thing in every admin handler: only the broker secret opens the admin API."""
+        require_broker_secret(request, self.services.broker_secrets)
+
+    async def issued(self, token_id: bytes) -> TokenRecord:
+        record = await _from_store(self.services.store.issued_token(token_id))
+        if record is None:
+            raise NotFound(NOT_ISSUED)
+        return record
 
 
 def _int_param(request: Request, name: str, default: int | None, upper: int) -> int | None:
@@ -72,7 +81,7 @@ def _int_param(request: Request, name: str, default: int | None, upper: int) -> 
         return default
     value = whole_number(text, upper)
     if value is None:
-        raise AdminRefusal(f"{name} must be a whole number from 0 to {upper}.", 400)
+        raise BadRequest(f"{name} must be a whole number from 0 to {upper}.")
     return value
 
 
@@ -82,7 +91,7 @@ def _token_id(text: str) -> bytes:
     except ValueError:
         token_id = b""
     if len(token_id) != 16:
-        raise AdminRefusal("A token id is 32 hexadecimal digits.", 404)
+        raise NotFound("A token id is 32 hexadecimal digits.")
     return token_id
 
 
@@ -92,15 +101,13 @@ def _token_ids(text: str) -> frozenset[bytes] | None:
         return None
     parts = text.split(",")
     if len(parts) > MAX_PAGE:
-        raise AdminRefusal(f"tokenIds may list at most {MAX_PAGE} token ids.", 400)
+        raise BadRequest(f"tokenIds may list at most {MAX_PAGE} token ids.")
     try:
         ids = frozenset(bytes.fromhex(part) for part in parts)
     except ValueError:
         ids = frozenset()
     if not ids or any(len(token_id) != 16 for token_id in ids):
-        raise AdminRefusal(
-            "tokenIds must be token ids (32 hexadecimal digits), comma-separated.", 400
-        )
+        raise BadRequest("tokenIds must be token ids (32 hexadecimal digits), comma-separated.")
     return ids
 
 
@@ -109,26 +116,33 @@ def _query(request: Request, now: float) -> tuple[TokenQuery, TokenState | None,
     state_text = params.get("state") or None
     states = {state.value: state for state in TokenState}
     if state_text is not None and state_text not in states:
-        raise AdminRefusal(f"state must be one of {', '.join(states)}.", 400)
+        raise BadRequest(f"state must be one of {', '.join(states)}.")
     sort_text = params.get("sort") or TokenSort.ISSUED_AT.value
-    if sort_text not in _SORTS and sort_text != LAST_ACTIVITY:
-        raise AdminRefusal(f"sort must be one of {', '.join([*_SORTS, LAST_ACTIVITY])}.", 400)
+    if sort_text not in SORTS:
+        raise BadRequest(f"sort must be one of {', '.join(SORTS)}.")
     order = params.get("order") or "desc"
-    if order not in ("asc", "desc"):
-        raise AdminRefusal("order must be asc or desc.", 400)
+    if order not in ORDERS:
+        raise BadRequest(f"order must be {' or '.join(ORDERS)}.")
     prefix = (params.get("tokenIdPrefix") or "").lower()
     if len(prefix) > 32 or any(char not in "0123456789abcdef" for char in prefix):
-        raise AdminRefusal("tokenIdPrefix must be up to 32 hexadecimal digits.", 400)
+        raise BadRequest("tokenIdPrefix must be up to 32 hexadecimal digits.")
     only = _token_ids(params.get("tokenIds") or "")
     broker = params.get("broker") or None
-    if broker is not None and len(broker) > 64:
-        raise AdminRefusal("broker must be at most 64 characters.", 400)
+    if broker is not None and len(broker) > MAX_BROKER_NAME_LENGTH:
+        raise BadRequest(f"broker must be at most {MAX_BROKER_NAME_LENGTH} characters.")
+    try:
+        search = SearchQuery.parse(params.get("q") or "")
+    except SearchQueryError:
+        raise BadRequest(
+            f"q must be at most {MAX_QUERY_LENGTH} characters once surrounding spaces are removed."
+        ) from None
     query = TokenQuery(
         now=int(now),
-        user_id=_int_param(request, "userId", None, 2**63 - 1),
+        user_id=_int_param(request, "userId", None, MAX_INT64),
         broker=broker,
-        account_id=_int_param(request, "account", None, 2**63 - 1),
+        account_id=_int_param(request, "account", None, MAX_INT64),
         token_id_prefix=prefix,
+        search=search if search.text else None,
         only_token_ids=only,
         sort=_SORTS.get(sort_text, TokenSort.ISSUED_AT),
         descending=order == "desc",
@@ -149,6 +163,7 @@ def admin_routes(api: AdminApi) -> list[Route]:
     async def info(request: Request) -> Response:
         now = services.clock()
         sessions = api.sessions.all_sessions()
+        api.authorize(request)
         return ok(
             {
                 "version": __version__,
@@ -165,8 +180,9 @@ def admin_routes(api: AdminApi) -> list[Route]:
         )
 
     async def list_sessions(request: Request) -> Response:
+        api.authorize(request)
         query, state, by_activity = _query(request, services.clock())
-        listing = await api.view.list(query, state, by_activity)
+        listing = await _from_store(api.view.list(query, state, by_activity))
         return ok(
             {
                 "total": listing.total,
@@ -177,10 +193,9 @@ def admin_routes(api: AdminApi) -> list[Route]:
         )
 
     async def session_detail(request: Request) -> Response:
+        api.authorize(request)
         token_id = _token_id(request.path_params["token_id"])
-        record = await services.store.issued_token(token_id)
-        if record is None:
-            raise AdminRefusal("No token with this id was issued here.", 404)
+        record = await api.issued(token_id)
         row = api.view.row(record, services.clock())
         symbols = api.market.symbols_by_id
         for summary, session in zip(
@@ -204,33 +219,32 @@ def admin_routes(api: AdminApi) -> list[Route]:
         return ok(row)
 
     async def logout(request: Request) -> Response:
+        api.authorize(request)
         token_id = _token_id(request.path_params["token_id"])
-        record = await services.store.issued_token(token_id)
-        if record is None:
-            raise AdminRefusal("No token with this id was issued here.", 404)
+        record = await api.issued(token_id)
         if services.revocations.is_revoked(token_id):
-            raise AdminRefusal("The token has already been revoked.", 409)
+            raise Conflict(ALREADY_REVOKED)
         closing = len(api.sessions.sessions_of(token_id))
-        outcome = await services.revocations.revoke(record.claims)
+        outcome = await _from_store(services.revocations.revoke(record.claims))
         if outcome is RevokeOutcome.ALREADY_REVOKED:
-            raise AdminRefusal("The token has already been revoked.", 409)
+            raise Conflict(ALREADY_REVOKED)
         return ok({"tokenId": token_id.hex(), "state": "revoked", "sessionsClosed": closing})
 
     async def introspect(request: Request) -> Response:
+        api.authorize(request)
+        body = await read_body(request, 16 * 1024)
         try:
-            document = orjson.loads(await read_body(request, 16 * 1024))
-        except BodyTooLarge as exc:
-            raise AdminRefusal(str(exc), 413) from None
+            document = orjson.loads(body)
         except orjson.JSONDecodeError:
-            raise AdminRefusal("The request body is not valid JSON.", 400) from None
+            raise BadRequest("The request body is not valid JSON.") from None
         token = document.get("token") if isinstance(document, dict) else None
         if not isinstance(token, str) or not token:
-            raise AdminRefusal("token must be a non-empty string.", 400)
+            raise BadRequest("token must be a non-empty string.")
         try:
             claims = services.codec.open_uncached(token)
         except InvalidToken:
             return ok({"valid": False, "reason": "The token does not open with any key here."})
-        record = await services.store.issued_token(claims.token_id)
+        record = await _from_store(services.store.issued_token(claims.token_id))
         row = token_row(
             claims,
             None if record is None else record.key_id,
@@ -239,9 +253,11 @@ def admin_routes(api: AdminApi) -> list[Route]:
             services.clock(),
             revoked=services.revocations.is_revoked(claims.token_id),
         )
-        return ok({"valid": row["state"] not in ("revoked", "expired"), "token": row})
+        valid = row["state"] not in (TokenState.REVOKED, TokenState.EXPIRED)
+        return ok({"valid": valid, "token": row})
 
     async def events(request: Request) -> Response:
+        api.authorize(request)
         subscription = services.events.subscribe()
 
         async def stream() -> AsyncIterator[bytes]:
@@ -265,25 +281,11 @@ def admin_routes(api: AdminApi) -> list[Route]:
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
-    def guarded(
-        handler: Callable[[Request], Awaitable[Response]],
-    ) -> Callable[[Request], Awaitable[Response]]:
-        async def endpoint(request: Request) -> Response:
-            try:
-                api.authorize(request)
-                return await handler(request)
-            except AdminRefusal as exc:
-                return error(str(exc), exc.status)
-            except StoreUnavailable:
-                return error("The token store cannot be read right now. Try again.", 503)
-
-        return endpoint
-
     return [
-        Route("/admin/info", guarded(info), methods=["GET"]),
-        Route("/admin/sessions", guarded(list_sessions), methods=["GET"]),
-        Route("/admin/sessions/{token_id}", guarded(session_detail), methods=["GET"]),
-        Route("/admin/sessions/{token_id}/logout", guarded(logout), methods=["POST"]),
-        Route("/admin/tokens/introspect", guarded(introspect), methods=["POST"]),
-        Route("/admin/events", guarded(events), methods=["GET"]),
+        Route("/admin/info", info, methods=["GET"]),
+        Route("/admin/sessions", list_sessions, methods=["GET"]),
+        Route("/admin/sessions/{token_id}", session_detail, methods=["GET"]),
+        Route("/admin/sessions/{token_id}/logout", logout, methods=["POST"]),
+        Route("/admin/tokens/introspect", introspect, methods=["POST"]),
+        Route("/admin/events", events, methods=["GET"]),
     ]

@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute
 from adapter_core.api.access_log import AccessLogMiddleware
 from adapter_core.api.broker import broker_routes
 from adapter_core.api.envelope import error
+from adapter_core.refusals import Refusal
 from adapter_core.services import AdapterServices
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,12 @@ TRADINGVIEW_ORIGINS = r"https://([a-z0-9-]+\.)*tradingview\.com"
 PREFLIGHT_MAX_AGE = 3600
 BackgroundJob = Callable[[], Coroutine[Any, Any, None]]
 LifespanHook = Callable[[], AbstractAsyncContextManager[None]]
+
+
+async def _refusal(request: Request, exc: Exception) -> Response:
+    """Every `Refusal` subclass lands here: Starlette looks handlers up along the MRO."""
+    assert isinstance(exc, Refusal)
+    return error(str(exc), exc.status)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -103,6 +110,10 @@ def create_app(
             ),
             Middleware(AccessLogMiddleware),
         ],
-        exception_handlers={HTTPException: _http_error, Exception: _internal_error},
+        exception_handlers={
+            Refusal: _refusal,
+            HTTPException: _http_error,
+            Exception: _internal_error,
+        },
         lifespan=lifespan,
     )

@@ -6,9 +6,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapter_core.api.envelope import error, ok
-from adapter_core.api.requests import BodyTooLarge, CredentialError, bearer_credential, read_body
+from adapter_core.api.envelope import ok
+from adapter_core.api.requests import (
+    CredentialError,
+    bearer_credential,
+    read_body,
+    require_broker_secret,
+)
 from adapter_core.events import token_summary
+from adapter_core.refusals import BadRequest, Refusal, Unavailable
 from adapter_core.revocation import RevokeOutcome
 from adapter_core.services import AdapterServices
 from adapter_core.store.base import IssuedToken, StoreUnavailable
@@ -24,19 +30,12 @@ ALREADY_REVOKED = "The token has already been revoked."
 
 def broker_routes(services: AdapterServices) -> list[Route]:
     async def generate_token(request: Request) -> Response:
+        require_broker_secret(request, services.broker_secrets)
+        body = await read_body(request, MAX_BODY_BYTES)
         try:
-            secret = bearer_credential(request)
-        except CredentialError as exc:
-            return error(str(exc), 401)
-        if not services.broker_secrets.accepts(secret):
-            return error("The broker secret is not accepted.", 401)
-        try:
-            body = await read_body(request, MAX_BODY_BYTES)
             token_request = parse_token_request_body(body)
-        except BodyTooLarge as exc:
-            return error(str(exc), 413)
         except TokenRequestError as exc:
-            return error(str(exc), 400)
+            raise BadRequest(str(exc)) from None
         minted = services.codec.mint(
             token_request.user_id,
             token_request.broker_names,
@@ -46,26 +45,28 @@ def broker_routes(services: AdapterServices) -> list[Route]:
         try:
             await services.store.record_issued(IssuedToken(minted.claims, minted.key_id))
         except StoreUnavailable:
-            return error("The token could not be recorded, so none was issued. Try again.", 503)
+            raise Unavailable(
+                "The token could not be recorded, so none was issued. Try again."
+            ) from None
         services.events.publish("token.issued", token_summary(minted.claims))
         return ok(minted.token)
 
     async def logout(request: Request) -> Response:
+        """Always HTTP 200 (source document): every refusal here is a plain `Refusal`."""
         try:
-            token = bearer_credential(request)
-            claims = services.codec.open(token)
+            claims = services.codec.open(bearer_credential(request))
         except CredentialError as exc:
-            return error(str(exc))
+            raise Refusal(str(exc)) from None
         except InvalidToken as exc:
-            return error(LOGOUT_MESSAGES[exc.fault])
+            raise Refusal(LOGOUT_MESSAGES[exc.fault]) from None
         if services.revocations.is_revoked(claims.token_id):
-            return error(ALREADY_REVOKED)
+            raise Refusal(ALREADY_REVOKED)
         try:
             outcome = await services.revocations.revoke(claims)
         except StoreUnavailable:
-            return error("The logout could not be recorded. Try again.")
+            raise Refusal("The logout could not be recorded. Try again.") from None
         if outcome is RevokeOutcome.ALREADY_REVOKED:
-            return error(ALREADY_REVOKED)
+            raise Refusal(ALREADY_REVOKED)
         return ok()
 
     return [

@@ -9,37 +9,31 @@ can act them out. Offered only when the headless server runs with `--demo`.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapter_core.api.envelope import error, ok
+from adapter_core.api.envelope import ok
 from adapter_core.api.requests import (
     BodyTooLarge,
-    CredentialError,
-    bearer_credential,
     read_body,
+    require_broker_secret,
     whole_number,
 )
 from adapter_core.backend.model import TraderAccount
 from adapter_core.backend.port import BackendError, TradingBackend
+from adapter_core.refusals import BadRequest, Conflict
 from adapter_core.services import AdapterServices
 
 MAX_CRM_BODY = 4096
 MAX_DEMO_BALANCE = 10**9
-
-
-CrmHandler = Callable[[Request, dict[str, Any]], Awaitable[Response]]
+T = TypeVar("T")
 
 
 _KINDS = {str: "a string", int: "a whole number", bool: "true or false"}
-
-
-class _BadRequest(Exception):
-    pass
 
 
 def _account_json(account: TraderAccount) -> dict[str, Any]:
@@ -56,76 +50,78 @@ def _account_json(account: TraderAccount) -> dict[str, Any]:
 def _field(document: dict[str, Any], name: str, kind: type, default: Any = None) -> Any:
     value = document.get(name, default)
     if value is None or not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise _BadRequest(f"{name} must be {_KINDS[kind]}.")
+        raise BadRequest(f"{name} must be {_KINDS[kind]}.")
     return value
+
+
+async def _backend(call: Awaitable[T]) -> T:
+    """The backend's refusals are conflicts here (HTTP 409), not TradingView's HTTP 200."""
+    try:
+        return await call
+    except BackendError as exc:
+        raise Conflict(str(exc)) from None
+
+
+async def _document(request: Request) -> dict[str, Any]:
+    """The JSON object body; too large is HTTP 400 here, as it always was, not 413."""
+    try:
+        body = await read_body(request, MAX_CRM_BODY)
+    except BodyTooLarge as exc:
+        raise BadRequest(str(exc)) from None
+    try:
+        document = json.loads(body or b"{}")
+    except ValueError:
+        raise BadRequest("The request body is not valid JSON.") from None
+    if not isinstance(document, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    return document
 
 
 def demo_crm_routes(services: AdapterServices, backend: TradingBackend) -> list[Route]:
     async def document_of(request: Request) -> dict[str, Any]:
-        try:
-            secret = bearer_credential(request)
-        except CredentialError as exc:
-            raise PermissionError(str(exc)) from None
-        if not services.broker_secrets.accepts(secret):
-            raise PermissionError("The broker secret is not accepted.")
-        try:
-            body = await read_body(request, MAX_CRM_BODY)
-            document = json.loads(body or b"{}")
-        except BodyTooLarge as exc:
-            raise _BadRequest(str(exc)) from None
-        except ValueError:
-            raise _BadRequest("The request body is not valid JSON.") from None
-        if not isinstance(document, dict):
-            raise _BadRequest("The request body must be a JSON object.")
-        return document
+        require_broker_secret(request, services.broker_secrets)
+        return await _document(request)
 
-    def guarded(handler: CrmHandler) -> Callable[[Request], Awaitable[Response]]:
-        async def endpoint(request: Request) -> Response:
-            try:
-                return await handler(request, await document_of(request))
-            except PermissionError as exc:
-                return error(str(exc), 401)
-            except _BadRequest as exc:
-                return error(str(exc), 400)
-            except BackendError as exc:
-                return error(str(exc), 409)
-
-        return endpoint
-
-    async def create_user(request: Request, document: dict[str, Any]) -> Response:
-        user = await backend.create_user(_field(document, "name", str))
+    async def create_user(request: Request) -> Response:
+        document = await document_of(request)
+        user = await _backend(backend.create_user(_field(document, "name", str)))
         return ok({"userId": user.user_id, "name": user.name})
 
-    async def create_account(request: Request, document: dict[str, Any]) -> Response:
+    async def create_account(request: Request) -> Response:
+        document = await document_of(request)
         balance = document.get("balance", 10_000)
         if isinstance(balance, bool) or not isinstance(balance, int | float):
-            raise _BadRequest("balance must be a number.")
+            raise BadRequest("balance must be a number.")
         if not 0 <= balance <= MAX_DEMO_BALANCE:
-            raise _BadRequest(f"balance must be between 0 and {MAX_DEMO_BALANCE}.")
-        account = await backend.create_account(
-            _field(document, "brokerName", str),
-            is_live=_field(document, "isLive", bool, False),
-            deposit_currency=_field(document, "depositCurrency", str, "USD"),
-            balance=round(balance * 100),
+            raise BadRequest(f"balance must be between 0 and {MAX_DEMO_BALANCE}.")
+        account = await _backend(
+            backend.create_account(
+                _field(document, "brokerName", str),
+                is_live=_field(document, "isLive", bool, False),
+                deposit_currency=_field(document, "depositCurrency", str, "USD"),
+                balance=round(balance * 100),
+            )
         )
         return ok(_account_json(account))
 
-    async def link_account(request: Request, document: dict[str, Any]) -> Response:
+    async def link_account(request: Request) -> Response:
+        document = await document_of(request)
         account_id = whole_number(request.path_params["account_id"])
         if account_id is None:
-            raise _BadRequest("The account id must be a number.")
-        account = await backend.link_account(account_id, _field(document, "userId", int))
+            raise BadRequest("The account id must be a number.")
+        account = await _backend(backend.link_account(account_id, _field(document, "userId", int)))
         return ok(_account_json(account))
 
-    async def user_accounts(request: Request, document: dict[str, Any]) -> Response:
+    async def user_accounts(request: Request) -> Response:
+        require_broker_secret(request, services.broker_secrets)
         user_id = whole_number(request.path_params["user_id"])
-        if user_id is None or await backend.user(user_id) is None:
-            raise BackendError("There is no such user.")
-        return ok([_account_json(a) for a in await backend.accounts_of(user_id)])
+        if user_id is None or await _backend(backend.user(user_id)) is None:
+            raise Conflict("There is no such user.")
+        return ok([_account_json(a) for a in await _backend(backend.accounts_of(user_id))])
 
     return [
-        Route("/demo/users", guarded(create_user), methods=["POST"]),
-        Route("/demo/accounts", guarded(create_account), methods=["POST"]),
-        Route("/demo/accounts/{account_id}/link", guarded(link_account), methods=["POST"]),
-        Route("/demo/users/{user_id}/accounts", guarded(user_accounts), methods=["GET"]),
+        Route("/demo/users", create_user, methods=["POST"]),
+        Route("/demo/accounts", create_account, methods=["POST"]),
+        Route("/demo/accounts/{account_id}/link", link_account, methods=["POST"]),
+        Route("/demo/users/{user_id}/accounts", user_accounts, methods=["GET"]),
     ]

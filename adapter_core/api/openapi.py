@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 description of the adapter's whole HTTP surface, served at /openapi.json.
 
 Written out rather than generated: the wire shapes are fixed by TradingView and the source
-document, and a test checks this document against the routes the running app serves.
+document, and a test checks this document against the routes the running app serves. Limits and
+enums come from the constants the code enforces, so the two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -14,12 +15,30 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapter_core import __version__
+from adapter_core.admin.search import MAX_QUERY_LENGTH, MIN_TOKEN_ID_PREFIX
+from adapter_core.admin.sessions_view import TokenState
+from adapter_core.api.admin import MAX_PAGE, ORDERS, SORTS
+from adapter_core.tokens.claims import (
+    MAX_ACCOUNT_IDS,
+    MAX_BROKER_NAME_LENGTH,
+    MAX_BROKER_NAMES,
+    MAX_INT64,
+)
 
 JSON = dict[str, Any]
 _NUMBER = {"type": "number"}
 _INTEGER = {"type": "integer"}
 _STRING = {"type": "string"}
 _BOOLEAN = {"type": "boolean"}
+_STATE = {"enum": [state.value for state in TokenState]}
+_SEARCH = (
+    "Search text, stripped; empty finds every token. ASCII digits find tokens whose userId, one "
+    "of whose listed ctidTraderAccountIds, or the account of one of whose open trader sessions "
+    f"starts with them. At least {MIN_TOKEN_ID_PREFIX} hexadecimal digits also find tokens whose "
+    "id starts with them, ignoring case. Any other text finds tokens one of whose brokerNames "
+    "equals it, ignoring ASCII case (BESTBROKER does not find BESTBROKER-EU). At most "
+    f"{MAX_QUERY_LENGTH} characters; combines with every other filter, paging and sort."
+)
 
 
 def _ref(name: str) -> JSON:
@@ -110,18 +129,18 @@ _SCHEMAS: JSON = {
     "TokenRequest": _object(
         ["userId", "brokerNames"],
         {
-            "userId": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+            "userId": {"type": "integer", "minimum": 1, "maximum": MAX_INT64},
             "brokerNames": {
                 "type": "array",
                 "minItems": 1,
-                "maxItems": 16,
-                "items": {"type": "string", "minLength": 1, "maxLength": 64},
+                "maxItems": MAX_BROKER_NAMES,
+                "items": {"type": "string", "minLength": 1, "maxLength": MAX_BROKER_NAME_LENGTH},
             },
             "ctidTraderAccountIds": {
                 "type": "array",
                 "minItems": 1,
-                "maxItems": 100,
-                "items": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+                "maxItems": MAX_ACCOUNT_IDS,
+                "items": {"type": "integer", "minimum": 1, "maximum": MAX_INT64},
             },
             "isVerified": _BOOLEAN,
         },
@@ -227,7 +246,7 @@ _SCHEMAS: JSON = {
             "issuedAt": _INTEGER,
             "expiresAt": _INTEGER,
             "keyId": {"type": ["string", "null"]},
-            "state": {"enum": ["issued", "active", "idle", "revoked", "expired"]},
+            "state": _STATE,
             "revokedAt": {"type": ["integer", "null"]},
             "lastActivity": {"type": ["number", "null"]},
             "requestCount": _INTEGER,
@@ -397,21 +416,19 @@ def _paths(demo_crm: bool) -> JSON:
                     _parameter("userId", "query", _INTEGER),
                     _parameter("broker", "query", _STRING),
                     _parameter("account", "query", _INTEGER),
-                    _parameter(
-                        "state",
-                        "query",
-                        {"enum": ["issued", "active", "idle", "revoked", "expired"]},
-                    ),
+                    _parameter("state", "query", _STATE),
                     _parameter("tokenIdPrefix", "query", _STRING),
                     _parameter("tokenIds", "query", _STRING),
-                    _parameter(
-                        "sort",
-                        "query",
-                        {"enum": ["issuedAt", "expiresAt", "userId", "lastActivity"]},
-                    ),
-                    _parameter("order", "query", {"enum": ["asc", "desc"]}),
+                    {
+                        **_parameter(
+                            "q", "query", {"type": "string", "maxLength": MAX_QUERY_LENGTH}
+                        ),
+                        "description": _SEARCH,
+                    },
+                    _parameter("sort", "query", {"enum": list(SORTS)}),
+                    _parameter("order", "query", {"enum": list(ORDERS)}),
                     _parameter("offset", "query", _INTEGER),
-                    _parameter("limit", "query", {"type": "integer", "maximum": 500}),
+                    _parameter("limit", "query", {"type": "integer", "maximum": MAX_PAGE}),
                 ],
             )
         },

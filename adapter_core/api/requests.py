@@ -1,9 +1,14 @@
-"""Reading what a caller sent: the bearer credential and a size-capped body."""
+"""Reading what a caller sent: the bearer credential, whether it is a broker secret, the body.
+
+Their failures are `Refusal`s (401, 413), so a route catches only what it answers differently.
+"""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 
+from adapter_core.broker_auth import BrokerSecrets
+from adapter_core.refusals import TooLarge, Unauthorized
 from adapter_core.tokens.codec import MAX_BEARER_LENGTH
 
 _SCHEME = "bearer"
@@ -25,11 +30,11 @@ def whole_number(text: str, upper: int = MAX_ID) -> int | None:
     return value if value <= upper else None
 
 
-class CredentialError(Exception):
+class CredentialError(Unauthorized):
     """The Authorization header is missing or not `Bearer <value>`; str() is for the caller."""
 
 
-class BodyTooLarge(Exception):
+class BodyTooLarge(TooLarge):
     def __init__(self, limit: int) -> None:
         super().__init__(f"The request body is larger than {limit} bytes.")
 
@@ -49,6 +54,16 @@ def bearer_credential(request: Request) -> str:
     if scheme.lower() != _SCHEME or not value or " " in value:
         raise CredentialError("The Authorization header must have the form 'Bearer <value>'.")
     return value
+
+
+def require_broker_secret(request: Request, accepted: BrokerSecrets) -> None:
+    """Refuse (401) unless the bearer credential is an accepted broker secret.
+
+    The one check behind /generate/token, the admin API and the demo CRM: whoever may mint
+    tokens may see and end them.
+    """
+    if not accepted.accepts(bearer_credential(request)):
+        raise Unauthorized("The broker secret is not accepted.")
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -1,8 +1,9 @@
 """TradingView's Broker REST API: config, accounts, trading data and trading actions.
 
 Every endpoint authenticates the bearer token (missing, malformed, expired or revoked → 401)
-and answers business errors as HTTP 200 with `s:error`, as TradingView expects. Reads come
-from the token's trader session cache; only actions reach the backend.
+and answers business errors as HTTP 200 with `s:error`, as TradingView expects: a plain
+`Refusal`, which the backend's and the form reader's errors also are. Reads come from the
+token's trader session cache; only actions reach the backend.
 """
 
 from __future__ import annotations
@@ -15,14 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapter_core.api.envelope import error, ok
-from adapter_core.api.requests import (
-    BodyTooLarge,
-    CredentialError,
-    bearer_credential,
-    read_body,
-    whole_number,
-)
+from adapter_core.api.envelope import ok
+from adapter_core.api.requests import bearer_credential, read_body, whole_number
 from adapter_core.backend.model import (
     NewOrder,
     OrderStatus,
@@ -31,14 +26,15 @@ from adapter_core.backend.model import (
     Symbol,
     TraderAccount,
 )
-from adapter_core.backend.port import BackendError, TradingBackend
+from adapter_core.backend.port import TradingBackend
+from adapter_core.refusals import Refusal, Unauthorized
 from adapter_core.services import AdapterServices
 from adapter_core.sessions import SessionRegistry, TraderSession
 from adapter_core.tokens.claims import TokenClaims
 from adapter_core.tokens.codec import InvalidToken, TokenFault
 from adapter_core.tradingview import mapping
 from adapter_core.tradingview.brackets import Bracket
-from adapter_core.tradingview.forms import MAX_FORM_BYTES, Form, FormError
+from adapter_core.tradingview.forms import MAX_FORM_BYTES, Form
 from adapter_core.tradingview.market import MarketBoard
 
 UNAUTHORIZED = {
@@ -56,14 +52,6 @@ _LIMIT_TYPES = (OrderType.LIMIT, OrderType.STOP_LIMIT)
 _STOP_TYPES = (OrderType.STOP, OrderType.STOP_LIMIT)
 
 
-class Refusal(Exception):
-    """Ends a request with an envelope error; `status` 401 for authorisation problems."""
-
-    def __init__(self, message: str, status: int = 200) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 @dataclass
 class TradingViewApi:
     services: AdapterServices
@@ -74,12 +62,10 @@ class TradingViewApi:
     def claims(self, request: Request) -> TokenClaims:
         try:
             claims = self.services.codec.open(bearer_credential(request))
-        except CredentialError as exc:
-            raise Refusal(str(exc), 401) from None
         except InvalidToken as exc:
-            raise Refusal(UNAUTHORIZED[exc.fault], 401) from None
+            raise Unauthorized(UNAUTHORIZED[exc.fault]) from None
         if self.services.revocations.is_revoked(claims.token_id):
-            raise Refusal(REVOKED, 401)
+            raise Unauthorized(REVOKED)
         return claims
 
     async def visible_accounts(self, claims: TokenClaims) -> list[TraderAccount]:
@@ -119,24 +105,7 @@ class TradingViewApi:
 
 
 async def _form(request: Request) -> Form:
-    try:
-        return Form.parse(await read_body(request, MAX_FORM_BYTES))
-    except BodyTooLarge as exc:
-        raise Refusal(str(exc), 413) from None
-
-
-def _endpoint(
-    handler: Callable[[Request], Awaitable[Response]],
-) -> Callable[[Request], Awaitable[Response]]:
-    async def endpoint(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except Refusal as exc:
-            return error(str(exc), exc.status)
-        except (FormError, BackendError) as exc:
-            return error(str(exc))
-
-    return endpoint
+    return Form.parse(await read_body(request, MAX_FORM_BYTES))
 
 
 def tradingview_routes(api: TradingViewApi) -> list[Route]:
@@ -150,7 +119,7 @@ def tradingview_routes(api: TradingViewApi) -> list[Route]:
         claims = api.claims(request)
         found = await api.visible_accounts(claims)
         if not found:
-            return error("No trading account is linked to this login for these brokers.")
+            raise Refusal("No trading account is linked to this login for these brokers.")
         return ok([mapping.account_json(account, claims.is_verified) for account in found])
 
     async def instruments(request: Request) -> Response:
@@ -392,7 +361,7 @@ def tradingview_routes(api: TradingViewApi) -> list[Route]:
         ("/depth", depth, "GET"),
     ]
     return [
-        Route(path, _endpoint(handler), methods=[method], name=f"{method} {path}")
+        Route(path, handler, methods=[method], name=f"{method} {path}")
         for path, handler, method in table
     ]
 

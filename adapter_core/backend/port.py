@@ -23,10 +23,14 @@ from adapter_core.backend.model import (
     TraderAccount,
     User,
 )
+from adapter_core.refusals import Refusal
 
 
-class BackendError(Exception):
-    """The backend refused an operation; the message is a sentence a trader can read."""
+class BackendError(Refusal):
+    """The backend refused an operation; the message is a sentence a trader can read.
+
+    A `Refusal`, so a TradingView route answers it as a business error without catching it.
+    """
 
 
 @dataclass(frozen=True, slots=True)

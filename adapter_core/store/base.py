@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass
 from typing import Protocol
 
+from adapter_core.admin.search import SearchQuery
 from adapter_core.tokens.claims import TokenClaims
 
 
@@ -39,6 +40,10 @@ class TokenQuery:
     """With `account_id`: tokens that reach the account through a trader session also match."""
     token_id_prefix: str = ""
     """Lower-case hex."""
+    search: SearchQuery | None = None
+    """Only tokens `search` matches (`SearchQuery.matches`); None or empty matches every token."""
+    search_token_ids: frozenset[bytes] = frozenset()
+    """With a numeric `search`: tokens with an open trader session on a matching account."""
     only_token_ids: frozenset[bytes] | None = None
     excluded_token_ids: frozenset[bytes] = frozenset()
     revoked: bool | None = None

@@ -10,6 +10,7 @@ import json
 import sqlite3
 from typing import Any
 
+from adapter_core.admin.search import SearchQuery
 from adapter_core.store.base import TokenQuery, TokenRecord, TokenSort
 from adapter_core.tokens.claims import TokenClaims
 
@@ -27,6 +28,37 @@ _ORDER = {
 
 def _hex_list(token_ids: frozenset[bytes]) -> str:
     return json.dumps(sorted(token_id.hex().upper() for token_id in token_ids))
+
+
+def _search(search: SearchQuery, session_token_ids: frozenset[bytes]) -> tuple[str, list[Any]]:
+    """`SearchQuery.matches` in SQL: one OR of the alternatives that apply to its text.
+
+    `instr` on the stored JSON rules out most tokens before `json_each` parses their accounts;
+    NOCASE folds ASCII letters only, as the Python rule does.
+    """
+    alternatives: list[str] = []
+    values: list[Any] = []
+    number = search.number_prefix
+    if number is not None:
+        alternatives += [
+            "substr(CAST(t.user_id AS TEXT), 1, ?) = ?",
+            "(instr(t.account_ids, ?) > 0 AND EXISTS (SELECT 1 FROM json_each(t.account_ids)"
+            " WHERE substr(CAST(value AS TEXT), 1, ?) = ?))",
+            "hex(t.token_id) IN (SELECT value FROM json_each(?))",
+        ]
+        values += [len(number), number, number, len(number), number]
+        values.append(_hex_list(session_token_ids))
+    token_id = search.token_id_prefix
+    if token_id is not None:
+        alternatives.append("substr(hex(t.token_id), 1, ?) = ?")
+        values += [len(token_id), token_id.upper()]
+    broker = search.broker_name
+    if broker is not None:
+        alternatives.append(
+            "EXISTS (SELECT 1 FROM json_each(t.broker_names) WHERE value = ? COLLATE NOCASE)"
+        )
+        values.append(broker)
+    return f"({' OR '.join(alternatives)})", values
 
 
 def _conditions(query: TokenQuery) -> tuple[list[str], list[Any]]:
@@ -47,6 +79,10 @@ def _conditions(query: TokenQuery) -> tuple[list[str], list[Any]]:
     if query.token_id_prefix:
         where.append("substr(hex(t.token_id), 1, ?) = ?")
         values += [len(query.token_id_prefix), query.token_id_prefix.upper()]
+    if query.search is not None and query.search.text:
+        condition, search_values = _search(query.search, query.search_token_ids)
+        where.append(condition)
+        values += search_values
     if query.only_token_ids is not None:
         where.append("hex(t.token_id) IN (SELECT value FROM json_each(?))")
         values.append(_hex_list(query.only_token_ids))

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from typing import TypeVar
 from urllib.parse import parse_qsl
 
+from adapter_core.refusals import Refusal
+
 T = TypeVar("T")
 
 MAX_FORM_BYTES = 16 * 1024
@@ -14,8 +16,8 @@ MAX_NUMBER = 1e12
 """Far above any real quantity or price; keeps arithmetic on them finite."""
 
 
-class FormError(ValueError):
-    """A field is missing or malformed; str() is shown to the trader."""
+class FormError(Refusal):
+    """A field is missing or malformed; str() is shown to the trader as a business refusal."""
 
 
 class Form:

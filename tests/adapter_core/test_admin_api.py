@@ -285,3 +285,21 @@ def test_listing_exactly_the_given_token_ids(demo: AdapterProcess, admin: httpx.
     bad = admin.get("/admin/sessions", params={"tokenIds": "nothex"})
     assert bad.status_code == 400
     assert "tokenIds" in bad.json()["errmsg"]
+
+
+def test_q_finds_a_token_by_the_account_of_its_open_trader_session(
+    demo: AdapterProcess, admin: httpx.Client
+) -> None:
+    """No token here lists 137781005 or belongs to a user whose id starts with its digits."""
+    used = mint(demo.url, demo.broker_secret, userId=14603)
+    unused = token_id_of(admin, mint(demo.url, demo.broker_secret, userId=14603))
+    client = TradingViewClient(demo.url, used)
+    try:
+        client.ok("GET", "/accounts/137781005/orders")
+    finally:
+        client.close()
+    listing = ok(admin.get("/admin/sessions", params={"q": "1377810"}))
+    assert [row["tokenId"] for row in listing["rows"]] == [token_id_of(admin, used)]
+    assert unused not in {row["tokenId"] for row in listing["rows"]}
+    active = ok(admin.get("/admin/sessions", params={"q": "1377810", "state": "active"}))
+    assert active["total"] == 1

@@ -255,6 +255,7 @@ def known(demo: AdapterProcess, token: str) -> Known:
             "account": [int(ACCOUNT)],
             "broker": ["BESTBROKER"],
             "tokenIdPrefix": [token_id[:6]],
+            "q": [str(USER_ID)[:3], ACCOUNT[:4], "bestbroker-eu", token_id[:8].upper()],
         },
         body={
             "instrument": [SYMBOL],

@@ -23,6 +23,7 @@ from adapter_core.broker_auth import generate_secret
 from adapter_core.datadir import STORE_FILE
 from adapter_core.embedded import (
     GRACEFUL_SHUTDOWN_SECONDS,
+    PORT_FILE,
     THREAD_NAME,
     AdapterState,
     EmbeddedAdapter,
@@ -133,6 +134,64 @@ def test_restart_keeps_tokens_and_revocations(adapter: EmbeddedAdapter, secret: 
     adapter.stop()
     url = adapter.start()
     assert account_ids(url, kept) == SEED_ACCOUNTS
+
+
+def port_of(url: str) -> int:
+    port = urllib.parse.urlsplit(url).port
+    assert port is not None
+    return port
+
+
+def assert_not_moved(adapter: EmbeddedAdapter) -> None:
+    """A function, like `assert_stopped`, so mypy forgets what the caller asserted before."""
+    assert adapter.port_moved_from is None
+    assert adapter.port_note is None
+
+
+def test_the_port_is_kept_across_restarts_and_launches(
+    adapter: EmbeddedAdapter, data_dir: Path, secret: str
+) -> None:
+    url = adapter.start()
+    assert (data_dir / PORT_FILE).read_text() == f"{port_of(url)}\n"
+    assert adapter.restart() == url
+    adapter.stop()
+    launched_again = EmbeddedAdapter(data_dir, KeyRing.generate(), secret)
+    try:
+        assert launched_again.start() == url
+        assert_not_moved(launched_again)
+    finally:
+        launched_again.stop()
+
+
+def test_a_taken_port_moves_the_adapter_and_says_so(
+    adapter: EmbeddedAdapter, data_dir: Path, secret: str
+) -> None:
+    remembered = port_of(adapter.start())
+    adapter.stop()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", remembered))
+        taken.listen()
+        url = adapter.start()
+        moved = port_of(url)
+        assert moved != remembered
+        assert adapter.port_moved_from == remembered
+        assert adapter.port_note == (
+            f"port {remembered} was taken, so the adapter listens on {moved} this time"
+        )
+        assert account_ids(url, mint(url, secret)) == SEED_ACCOUNTS
+        assert adapter.restart() == url  # within the run it keeps the port it moved to
+        assert_not_moved(adapter)
+    adapter.stop()
+    assert adapter.start() == url  # the new port is the one remembered now
+    assert_not_moved(adapter)
+
+
+def test_an_unreadable_port_file_is_ignored(adapter: EmbeddedAdapter, data_dir: Path) -> None:
+    data_dir.mkdir()
+    (data_dir / PORT_FILE).write_text("9" * 5000)
+    url = adapter.start()
+    assert_not_moved(adapter)
+    assert (data_dir / PORT_FILE).read_text() == f"{port_of(url)}\n"
 
 
 def test_a_second_adapter_on_the_same_data_dir_fails_and_leaves_nothing_running(
