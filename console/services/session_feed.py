@@ -256,7 +256,7 @@ class SessionFeed:
                 raise _Retry("the adapter closed the event stream")
             if not (self._resumed and self._loaded):
                 self._reload = max(self._reload, _Reload.HELD if self._loaded else _Reload.NOW)
-            if self._reload is _Reload.NOW or not self._paused:
+            if self._reload is _Reload.NOW or (self._reload and not self._paused):
                 await self._load()
             self._set_connection(FeedStatus.LIVE, f"connected to {self._base_url}")
             await self._follow(reader)

@@ -729,10 +729,6 @@ class ResumingAdapter:
         return StreamingResponse(stream(), media_type="text/event-stream")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SessionFeed._connect_and_follow loads whenever it is not paused, resumed or not",
-)
 async def test_a_resumed_stream_is_not_reloaded(monkeypatch: pytest.MonkeyPatch) -> None:
     """The feed skips its reload after a reconnection when the adapter's hello says resumed."""
     monkeypatch.setattr(session_feed, "FIRST_RETRY", 0.05)
