@@ -269,6 +269,7 @@ def test_state_listeners_see_every_transition_from_the_adapter_thread(
     ]
 
 
+@pytest.mark.expect_log("adapter_core.embedded", "state listener failed")
 def test_a_failing_listener_does_not_stop_the_adapter(adapter: EmbeddedAdapter) -> None:
     seen: list[AdapterState] = []
 
@@ -372,6 +373,7 @@ def _failing_app(services: AdapterServices, *, demo_crm: bool) -> Starlette:
     return Starlette(lifespan=lifespan)
 
 
+@pytest.mark.expect_log("uvicorn.error", "Traceback")
 def test_a_start_that_hangs_is_cut_off_at_the_timeout(
     adapter: EmbeddedAdapter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -384,6 +386,8 @@ def test_a_start_that_hangs_is_cut_off_at_the_timeout(
     assert adapter_threads() == []
 
 
+@pytest.mark.expect_log("uvicorn.error", "Traceback")
+@pytest.mark.expect_log("uvicorn.error", "Application startup failed")
 def test_an_app_that_fails_to_start_up_gives_an_error_not_an_exit(
     adapter: EmbeddedAdapter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -396,6 +400,8 @@ def test_an_app_that_fails_to_start_up_gives_an_error_not_an_exit(
     assert adapter.last_error is None
 
 
+@pytest.mark.expect_log("adapter_core.embedded", "requests still running")
+@pytest.mark.expect_log("uvicorn.error", "Exception in ASGI application")
 def test_a_request_that_outlives_stop_is_cancelled(
     adapter: EmbeddedAdapter, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

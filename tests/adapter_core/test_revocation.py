@@ -43,6 +43,7 @@ async def test_revoking_is_remembered_and_reported_once(store: SqliteTokenStore)
     assert await revocations.revoke(claims) is RevokeOutcome.ALREADY_REVOKED
 
 
+@pytest.mark.expect_log("adapter_core.revocation", "clearing the sessions of token")
 async def test_listeners_clear_sessions_once_per_revocation(store: SqliteTokenStore) -> None:
     revocations = RevocationList(store, Clock(1000))
     cleared: list[bytes] = []

@@ -61,6 +61,7 @@ async def test_many_concurrent_writes_all_land(store: SqliteTokenStore, tmp_path
     assert count == 1000
 
 
+@pytest.mark.expect_log("adapter_core.store.sqlite", "token store write failed")
 async def test_a_failing_write_fails_alone(store: SqliteTokenStore) -> None:
     duplicate = IssuedToken(claims_for(b"\x04" * 16), 1)
     await store.record_issued(duplicate)

@@ -53,6 +53,7 @@ async def test_unsubscribe_stops_delivery(backend: SimulatedBackend) -> None:
     assert events == []
 
 
+@pytest.mark.expect_log("adapter_core.backend.simulated.backend", "listener failed")
 async def test_a_failing_listener_does_not_stop_the_others(
     backend: SimulatedBackend, caplog: pytest.LogCaptureFixture
 ) -> None:
