@@ -54,6 +54,7 @@ def default_colour(others: Iterable[Profile], *, production: bool = False) -> st
     uses = Counter(profile.colour.lower() for profile in others)
     return min(PALETTE, key=lambda colour: uses[colour])
 
+
 _FIELDS = (
     "id",
     "name",
