@@ -20,7 +20,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@ $(VENV)/.installed-run
 
+# The check names, as Debian packages, the system libraries Qt's xcb plugin lacks (Qt's own
+# message names libxcb-cursor0 whatever is missing); it is silent when none is missing.
 run: $(VENV)/.installed-run
+	@packaging/check-system-libraries.sh $(BIN)/python
 	$(BIN)/tv-adapter-console
 
 serve: $(VENV)/.installed-run

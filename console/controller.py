@@ -332,4 +332,3 @@ class Controller(QObject):
         if self.embedded is not None:
             self.embedded.remove_state_listener(self._embedded_state_listener)
             await asyncio.get_running_loop().run_in_executor(None, self.embedded.stop)
-

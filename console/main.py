@@ -5,17 +5,19 @@ from __future__ import annotations
 import sys
 
 from adapter_core import __version__
+from console.logs import configure_logging
 
 
 def main() -> int:
     argv = sys.argv[1:]
+    if argv[:1] == ["--version"]:
+        print(f"tv-adapter-console {__version__}")
+        return 0
+    configure_logging()
     if argv[:1] == ["profile"]:
         from console.cli import profile_main
 
         return profile_main(argv[1:])
-    if argv[:1] == ["--version"]:
-        print(f"tv-adapter-console {__version__}")
-        return 0
     from console.app import run_gui
 
     return run_gui(argv)

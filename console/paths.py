@@ -1,6 +1,6 @@
-"""Where the console keeps its files: the platform's config and data directories.
+"""Where the console keeps its files: the platform's config, data and log directories.
 
-TV_ADAPTER_CONSOLE_HOME moves both under one directory (tests, portable installs), so a test
+TV_ADAPTER_CONSOLE_HOME moves all three under one directory (tests, portable installs), so a test
 can scan every file the console wrote.
 """
 
@@ -28,6 +28,11 @@ def config_dir() -> Path:
 def data_dir() -> Path:
     home = _home()
     return home / "data" if home else Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def log_dir() -> Path:
+    home = _home()
+    return home / "logs" if home else Path(platformdirs.user_log_dir(APP_NAME))
 
 
 def ensure_dir(path: Path) -> Path:

@@ -1,15 +1,27 @@
 """The main window: sidebar of pages, the active profile in the toolbar, state in the status bar.
 
-The active profile is impossible to miss: its colour marks the toolbar, and a production
-profile adds a red PRODUCTION badge. Geometry and the last page are remembered.
+The active profile is impossible to miss: its colour marks the toolbar, a strip beside the
+profile drop-down and each profile's swatch, and a production profile adds a red PRODUCTION
+badge. The drop-down itself keeps the palette's colours: painting the whole box in the
+profile's colour also painted its popup, which made the other profiles unreadable. Geometry
+and the last page are remembered.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QColor, QIcon, QKeySequence, QPixmap
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QUrl, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QColor,
+    QDesktopServices,
+    QIcon,
+    QKeySequence,
+    QPixmap,
+)
 from PySide6.QtWidgets import (
     QComboBox,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -24,7 +36,8 @@ from PySide6.QtWidgets import (
 
 from adapter_core import __version__
 from adapter_core.resources import resource_path
-from console.context import ConsoleContext
+from console.logs import log_dir
+from console.paths import ensure_dir
 from console.services.profiles import Profile
 
 PAGES = ("tokens", "logout", "sessions", "activity")
@@ -40,6 +53,9 @@ BANNER_STYLE = (
 PRODUCTION_STYLE = (
     "background: #c62828; color: white; font-weight: bold; padding: 2px 8px; border-radius: 3px;"
 )
+STATUS_MESSAGE_MS = 15000
+SWATCH_SIZE = 14
+STRIP_WIDTH = 6
 
 
 def icon(name: str) -> QIcon:
@@ -47,7 +63,7 @@ def icon(name: str) -> QIcon:
 
 
 def swatch(colour: str) -> QIcon:
-    pixmap = QPixmap(14, 14)
+    pixmap = QPixmap(SWATCH_SIZE, SWATCH_SIZE)
     pixmap.fill(QColor(colour))
     return QIcon(pixmap)
 
@@ -59,13 +75,11 @@ class MainWindow(QMainWindow):
 
     def __init__(
         self,
-        context: ConsoleContext,
         pages: dict[str, QWidget],
         settings: QSettings,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self._context = context
         self._settings = settings
         self._pages = pages
         self._keyring_note = ""
@@ -76,7 +90,6 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_status_bar()
         self._build_menus()
-        self.reload_profiles()
         self._restore()
 
     # Building
@@ -112,14 +125,26 @@ class MainWindow(QMainWindow):
         self.toolbar.setObjectName("profileToolbar")
         self.toolbar.setMovable(False)
         self.toolbar.addWidget(QLabel(" Profile: ", self.toolbar))
-        self.profile_box = QComboBox(self.toolbar)
+        # The strip is the box's coloured left edge: one widget, so no toolbar gap between.
+        picker = QWidget(self.toolbar)
+        row = QHBoxLayout(picker)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        self.profile_strip = QFrame(picker)
+        self.profile_strip.setObjectName("profileStrip")
+        self.profile_strip.setFixedWidth(STRIP_WIDTH)
+        self.profile_box = QComboBox(picker)
         self.profile_box.setMinimumWidth(220)
+        self.profile_box.setIconSize(QSize(SWATCH_SIZE, SWATCH_SIZE))
         self.profile_box.activated.connect(self._profile_chosen)
-        self.toolbar.addWidget(self.profile_box)
+        row.addWidget(self.profile_strip)
+        row.addWidget(self.profile_box)
+        self.toolbar.addWidget(picker)
         self.production_badge = QLabel("PRODUCTION", self.toolbar)
         self.production_badge.setStyleSheet(PRODUCTION_STYLE)
-        self.production_badge.setVisible(False)
-        self.toolbar.addWidget(self.production_badge)
+        # A widget in a toolbar is shown and hidden through its action, never setVisible.
+        self._production_action = self.toolbar.addWidget(self.production_badge)
+        self._production_action.setVisible(False)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
 
     def _build_status_bar(self) -> None:
@@ -151,9 +176,30 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _=False, row=row: self.sidebar.setCurrentRow(row))
             view.addAction(action)
         help_menu = menu.addMenu("&Help")
+        self.log_folder_action = QAction("Open &log folder", self)
+        self.log_folder_action.triggered.connect(self.open_log_folder)
+        help_menu.addAction(self.log_folder_action)
         about = QAction("&About", self)
         about.triggered.connect(self._about)
         help_menu.addAction(about)
+
+    def open_log_folder(self) -> None:
+        """Show the console's logs in the file manager (created first, so there is a folder to
+        open even before anything was logged); say in the status bar if that is impossible."""
+        folder = log_dir()
+        try:
+            ensure_dir(folder)
+        except OSError as exc:
+            self.statusBar().showMessage(
+                f"Could not create the log folder {folder}: {exc.strerror or exc}.",
+                STATUS_MESSAGE_MS,
+            )
+            return
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            self.statusBar().showMessage(
+                f"Could not open the log folder: no file manager answered. It is {folder}.",
+                STATUS_MESSAGE_MS,
+            )
 
     def _about(self) -> None:
         box = QMessageBox(
@@ -169,10 +215,10 @@ class MainWindow(QMainWindow):
 
     # Profiles
 
-    def reload_profiles(self) -> None:
-        active = self._context.active_profile()
+    def reload_profiles(self, profiles: list[Profile], active: Profile) -> None:
+        """List `profiles` in the drop-down and show `active` as the current one."""
         self.profile_box.clear()
-        for profile in self._context.profiles.list():
+        for profile in profiles:
             label = f"{profile.name}  (production)" if profile.production else profile.name
             self.profile_box.addItem(swatch(profile.colour), label, profile.id)
         self.profile_box.setCurrentIndex(max(self.profile_box.findData(active.id), 0))
@@ -182,21 +228,25 @@ class MainWindow(QMainWindow):
         self.profile_switch_requested.emit(self.profile_box.itemData(index))
 
     def show_profile(self, profile: Profile) -> None:
-        self.production_badge.setVisible(profile.production)
-        colour = QColor(profile.colour)
-        text = "white" if colour.lightness() < 140 else "black"
+        """Mark the window with `profile`: its colour, the badge if production, and the
+        embedded adapter's state only when that is the adapter being talked to."""
+        self._production_action.setVisible(profile.production)
+        self.embedded_label.setVisible(profile.embedded)
         self.toolbar.setStyleSheet(
             f"QToolBar#profileToolbar {{ border-bottom: 3px solid {profile.colour}; }}"
         )
-        self.profile_box.setStyleSheet(
-            f"QComboBox {{ background: {profile.colour}; color: {text}; padding: 2px 6px; }}"
+        self.profile_strip.setStyleSheet(
+            f"QFrame#profileStrip {{ background: {profile.colour}; border-radius: 2px; }}"
         )
+        self.profile_strip.setToolTip(f"{profile.name}'s colour")
         url = profile.base_url or "(embedded adapter not running)"
         self.url_label.setText(f"{profile.name}: {url}")
 
-    def show_reachability(self, text: str, ok: bool | None) -> None:
+    def show_reachability(self, text: str, ok: bool | None, detail: str = "") -> None:
+        """`text` is the short state; `detail`, the whole health message, is its tooltip."""
         colour = {True: "#2e7d32", False: "#c62828", None: "palette(text)"}[ok]
         self.reach_label.setText(text)
+        self.reach_label.setToolTip(detail)
         self.reach_label.setStyleSheet(f"color: {colour};")
 
     def show_keyring(self, backend: str, persistent: bool, reason: str = "") -> None:

@@ -8,6 +8,7 @@ break every later `qtbot.wait*`.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import time
 from collections.abc import Iterator
@@ -73,6 +74,39 @@ def _console_loop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
     loop.close()
 
 
+def _end_leftover_tasks(loop: qasync.QEventLoop, qapp: QApplication) -> None:
+    """Cancel the tasks a test left running and spin Qt until all have ended (5 s at most).
+
+    Only tasks that have started are cancelled. One that has not may be a child its parent
+    has just spawned (anyio's happy-eyeballs `try_connect` in an httpx connect, say), and it
+    ends with its parent: anyio cancels it once it starts. anyio runs a child's coroutine
+    inside a wrapper; cancelled from outside before its first step, the wrapper ends at once,
+    the child's coroutine is never awaited, and Python reports that as an unraisable
+    RuntimeWarning against whichever later test runs when it is collected. A task that starts
+    while this waits is cancelled then.
+    """
+    cancelled: set[asyncio.Task[object]] = set()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        if not pending:
+            return
+        for task in pending:
+            if task not in cancelled and _started(task):
+                task.cancel()
+                cancelled.add(task)
+        qapp.processEvents()
+        time.sleep(0.01)
+
+
+def _started(task: asyncio.Task[object]) -> bool:
+    coroutine = task.get_coro()
+    return not (
+        inspect.iscoroutine(coroutine)
+        and inspect.getcoroutinestate(coroutine) == inspect.CORO_CREATED
+    )
+
+
 def _attach(loop: qasync.QEventLoop) -> None:
     loop._QEventLoop__is_running = True
     asyncio.events._set_running_loop(loop)
@@ -94,13 +128,7 @@ def qloop(_console_loop: qasync.QEventLoop, qapp: QApplication) -> Iterator[qasy
     errors: list[dict[str, object]] = []
     loop.set_exception_handler(lambda _, context: errors.append(context))
     yield loop
-    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
-    for task in pending:
-        task.cancel()
-    deadline = time.monotonic() + 5
-    while any(not task.done() for task in pending) and time.monotonic() < deadline:
-        qapp.processEvents()
-        time.sleep(0.01)
+    _end_leftover_tasks(loop, qapp)
     loop.set_exception_handler(None)
     _detach(loop)
     assert not errors, errors

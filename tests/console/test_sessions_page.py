@@ -23,7 +23,7 @@ from adapter_core.server import bind_socket
 from console.controller import Controller
 from console.services.profiles import Profile
 from console.services.session_rows import FeedStatus
-from tests.console.test_gui import WAIT_MS, build, click, run
+from tests.support.console_driver import WAIT_MS, build, click, run
 from tests.support.tradingview_client import TradingViewClient, mint
 
 ACCOUNT = "137780091"

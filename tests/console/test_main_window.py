@@ -1,0 +1,151 @@
+"""The main window: the active profile shown without hiding the others, the PRODUCTION badge,
+the embedded adapter's state only where it applies, and the log folder one click away."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QRect, QSettings, QUrl
+from PySide6.QtGui import QColor, QDesktopServices, QImage
+from PySide6.QtWidgets import QMenu, QWidget
+from pytestqt.qtbot import QtBot
+
+from console.logs import log_dir
+from console.services.profiles import Profile, builtin_embedded
+from console.views.main_window import PAGES, MainWindow
+
+EMBEDDED = builtin_embedded()
+STAGING = Profile.create("Staging", "https://staging.example.com", colour="#1565c0")
+PROD = Profile.create("Prod", "https://prod.example.com", production=True)
+PROFILES = [EMBEDDED, STAGING, PROD]
+
+
+@pytest.fixture
+def window(qtbot: QtBot, tmp_path: Path) -> MainWindow:
+    pages: dict[str, QWidget] = {name: QWidget() for name in PAGES}
+    settings = QSettings(str(tmp_path / "window.ini"), QSettings.Format.IniFormat)
+    built = MainWindow(pages, settings)
+    qtbot.addWidget(built)
+    built.reload_profiles(PROFILES, EMBEDDED)
+    with qtbot.waitExposed(built):
+        built.show()
+    return built
+
+
+def text_contrast(image: QImage, item: QRect) -> int:
+    """How far the inkiest pixel of an item's text is from the item's background (its right
+    edge, past any text): near 0 when text is white on light grey."""
+    rect = item.intersected(image.rect())
+    background = image.pixelColor(rect.right() - 1, rect.center().y()).lightness()
+    return max(
+        abs(image.pixelColor(x, y).lightness() - background)
+        for x in range(rect.left() + 24, rect.left() + rect.width() // 2)
+        for y in range(rect.top(), rect.bottom())
+    )
+
+
+def test_the_production_badge_shows_on_a_production_profile_only(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    """The toolbar lays its widgets out (and shows them) on its next layout pass."""
+    badge = window.production_badge
+    assert not badge.isVisible()
+    window.show_profile(PROD)
+    qtbot.waitUntil(badge.isVisible)
+    window.show_profile(STAGING)
+    qtbot.waitUntil(lambda: not badge.isVisible())
+    window.reload_profiles(PROFILES, PROD)
+    qtbot.waitUntil(badge.isVisible)
+    assert badge.text() == "PRODUCTION"
+
+
+def test_the_embedded_state_shows_on_the_embedded_profile_only(window: MainWindow) -> None:
+    window.set_embedded_state("running")
+    assert window.embedded_label.isVisible()
+    assert window.embedded_label.text() == "Embedded: running"
+    window.show_profile(STAGING)
+    assert not window.embedded_label.isVisible()
+    window.set_embedded_state("stopped")
+    assert not window.embedded_label.isVisible()
+    window.show_profile(EMBEDDED)
+    assert window.embedded_label.isVisible()
+    assert window.embedded_label.text() == "Embedded: stopped"
+
+
+def test_the_profile_colour_marks_the_box_without_painting_its_popup(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    """The whole box once had the profile's background and white text, popup included: the
+    other profiles were white on light grey there."""
+    window.reload_profiles(PROFILES, PROD)
+    box = window.profile_box
+    view = box.view()
+    box.showPopup()
+    qtbot.waitUntil(view.isVisible)
+    popup = view.viewport().grab().toImage()
+    box.hidePopup()
+    for row, profile in enumerate(PROFILES):
+        if profile is not PROD:  # the current row is drawn in the highlight colours
+            assert text_contrast(popup, view.visualRect(box.model().index(row, 0))) > 120
+    strip = window.profile_strip.grab().toImage()
+    assert strip.pixelColor(strip.width() // 2, strip.height() // 2) == QColor(PROD.colour)
+
+
+def test_each_profile_in_the_list_carries_its_swatch(window: MainWindow) -> None:
+    box = window.profile_box
+    assert [box.itemData(row) for row in range(box.count())] == [p.id for p in PROFILES]
+    for row, profile in enumerate(PROFILES):
+        image = box.itemIcon(row).pixmap(box.iconSize()).toImage()
+        assert image.pixelColor(image.width() // 2, image.height() // 2) == QColor(profile.colour)
+    assert box.itemText(2) == "Prod  (production)"
+
+
+def test_reachability_carries_the_whole_message_as_its_tooltip(window: MainWindow) -> None:
+    window.show_reachability("unreachable", False, "Cannot connect to https://x: nothing answers.")
+    assert window.reach_label.text() == "unreachable"
+    assert window.reach_label.toolTip() == "Cannot connect to https://x: nothing answers."
+    window.show_reachability("checking…", None)
+    assert window.reach_label.toolTip() == ""
+
+
+def test_help_opens_the_log_folder_creating_it_first(
+    window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [help_menu] = [a.menu() for a in window.menuBar().actions() if a.text() == "&Help"]
+    assert isinstance(help_menu, QMenu)
+    assert window.log_folder_action in help_menu.actions()
+    assert window.log_folder_action.text() == "Open &log folder"
+    assert not log_dir().exists()
+    opened: list[QUrl] = []
+
+    def open_url(url: QUrl) -> bool:
+        """The desktop's file manager, which must find the folder already there."""
+        opened.append(url)
+        return log_dir().is_dir()
+
+    monkeypatch.setattr(QDesktopServices, "openUrl", open_url)
+    window.log_folder_action.trigger()
+    assert opened == [QUrl.fromLocalFile(str(log_dir()))]
+    assert window.statusBar().currentMessage() == ""
+
+
+def test_a_log_folder_that_cannot_be_made_is_reported(
+    window: MainWindow, console_home: Path
+) -> None:
+    console_home.mkdir(parents=True, exist_ok=True)
+    log_dir().write_text("a file where the folder should be")
+    window.open_log_folder()
+    message = window.statusBar().currentMessage()
+    assert message.startswith(f"Could not create the log folder {log_dir()}")
+
+
+def test_a_log_folder_nothing_can_show_is_reported(
+    window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: False)
+    window.open_log_folder()
+    message = window.statusBar().currentMessage()
+    assert message == (
+        f"Could not open the log folder: no file manager answered. It is {log_dir()}."
+    )

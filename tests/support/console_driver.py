@@ -1,0 +1,52 @@
+"""Driving the console in a test as an operator would: build it, click, wait on its loop.
+
+Shared by the GUI test modules, so that one of them never imports another's tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import keyring
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QAbstractButton
+from pytestqt.qtbot import QtBot
+
+from console.controller import Controller
+from console.services.activity import ActivityLog
+from console.services.profiles import ProfileStore
+from console.services.recent import RecentRequests
+from console.services.secrets import KeyringSecretStore, SecretStore
+from console.services.vault import MintedTokenVault
+
+WAIT_MS = 15_000
+T = TypeVar("T")
+
+
+def click(qtbot: QtBot, button: QAbstractButton) -> None:
+    """A left click, as pytest-qt's (untyped) mouseClick does it."""
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)  # type: ignore[no-untyped-call]
+
+
+def run(qtbot: QtBot, coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine on the test's qasync loop by spinning Qt until it is done."""
+    task = asyncio.ensure_future(coroutine)
+    qtbot.waitUntil(task.done, timeout=WAIT_MS)
+    return task.result()
+
+
+def build(console_home: Path) -> Controller:
+    store: SecretStore = KeyringSecretStore(keyring.get_keyring())
+    profiles = ProfileStore()
+    profiles.load()
+    vault = MintedTokenVault(store)
+    vault.load()
+    recent = RecentRequests()
+    recent.load()
+    settings = QSettings(str(console_home / "test.ini"), QSettings.Format.IniFormat)
+    controller = Controller(store, profiles, ActivityLog(), vault, recent, settings)
+    controller.start()
+    return controller
