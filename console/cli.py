@@ -103,6 +103,7 @@ def _add(args: argparse.Namespace) -> None:
         tls = "insecure"
     elif args.ca is not None:
         tls, ca_file = "ca", _checked_ca_file(args.ca)
+    store = _loaded_store()
     profile = Profile.create(
         args.name,
         args.url,
@@ -111,8 +112,8 @@ def _add(args: argparse.Namespace) -> None:
         timeout=args.timeout,
         colour=args.colour,
         production=args.production,
+        others=store.list(),
     )
-    store = _loaded_store()
     store.check_new(profile)
     if not args.secret_stdin:
         store.add(profile)

@@ -157,7 +157,13 @@ class Controller(QObject):
         self._message(report.report.message)
 
     def _dialog(self, existing: Profile | None, stored: str | None) -> ProfileDialog:
-        return ProfileDialog(existing, stored, self.workspace.test_draft, self.window)
+        return ProfileDialog(
+            existing,
+            stored,
+            self.workspace.test_draft,
+            self.window,
+            others=self.workspace.profile_list(),
+        )
 
     def _new_profile(self) -> None:
         dialog = self._dialog(None, None)

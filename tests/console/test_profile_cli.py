@@ -462,3 +462,12 @@ def test_secret_stdin_stores_into_the_real_keyring_and_nowhere_else(
         assert searched is None or secret not in searched
     finally:
         keyring_store.delete(profile_key(profile_id))
+
+
+def test_each_added_profile_gets_a_colour_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("Staging", "UAT", "Demo"):
+        assert run(["add", name, "--url", f"https://{name.lower()}.example.com"], monkeypatch) == 0
+    store = ProfileStore()
+    store.load()
+    colours = [profile.colour for profile in store.list()]
+    assert len(set(colours)) == len(colours), colours
