@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -30,6 +31,9 @@ FINAL_ORDER_RETENTION = 300.0
 """TradingView notices fills and cancels by seeing final orders in /orders (at least 60 s)."""
 CLOSED_POSITION_RETENTION = 300.0
 """Closed positions are reported with quantity 0 for a while, so the client sees them close."""
+MAX_CLOSED_TOKENS = 10_000
+"""Tokens whose closed sessions are remembered (oldest forgotten first): what operators see of
+a logged-out token's activity. Memory only: a restart forgets them."""
 MAX_REQUEST_IDS = 1024
 
 
@@ -132,6 +136,33 @@ class TraderSession:
         return (order for order in self.orders.values() if order.status is OrderStatus.ACCEPTED)
 
 
+@dataclass(frozen=True, slots=True)
+class ClosedSession:
+    """What a trader session did, kept after logout or expiry closed it and dropped its caches."""
+
+    account_id: int
+    broker_name: str
+    opened_at: float
+    last_activity: float
+    request_count: int
+    client_address: str
+    user_agent: str
+    closed_at: float
+
+    @classmethod
+    def of(cls, session: TraderSession, now: float) -> ClosedSession:
+        return cls(
+            session.account.ctid_trader_account_id,
+            session.account.broker_name,
+            session.opened_at,
+            session.last_activity,
+            session.request_count,
+            session.client_address,
+            session.user_agent,
+            now,
+        )
+
+
 class SessionRegistry:
     """Every live trader session, indexed by token and by account for event delivery."""
 
@@ -145,6 +176,7 @@ class SessionRegistry:
         self._loading: dict[int, list[list[ExecutionEvent]]] = {}
         """Events for accounts whose snapshot is being read, replayed over the snapshot."""
         self._listeners: list[Callable[[str, TraderSession], None]] = []
+        self._closed: OrderedDict[bytes, list[ClosedSession]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -249,8 +281,10 @@ class SessionRegistry:
     def close_token(self, token_id: bytes) -> int:
         """Remove every session of the token and drop their caches; returns how many."""
         keys = self._by_token.pop(token_id, set())
+        now = self._clock()
         for key in keys:
             session = self._sessions.pop(key)
+            self._closed.setdefault(token_id, []).append(ClosedSession.of(session, now))
             account_keys = self._by_account.get(key.account_id)
             if account_keys is not None:
                 account_keys.discard(key)
@@ -258,7 +292,15 @@ class SessionRegistry:
                     del self._by_account[key.account_id]
             for listener in self._listeners:
                 listener("closed", session)
+        if keys:
+            self._closed.move_to_end(token_id)
+            while len(self._closed) > MAX_CLOSED_TOKENS:
+                self._closed.popitem(last=False)
         return len(keys)
+
+    def closed_sessions_of(self, token_id: bytes) -> list[ClosedSession]:
+        """The token's sessions that logout or expiry closed (the newest MAX_CLOSED_TOKENS)."""
+        return list(self._closed.get(token_id, ()))
 
     def sweep(self) -> list[TokenClaims]:
         """Close the sessions of expired tokens and prune every cache; returns those tokens."""

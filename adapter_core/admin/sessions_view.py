@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from adapter_core.events import token_summary
-from adapter_core.sessions import SessionRegistry, TraderSession
+from adapter_core.sessions import ClosedSession, SessionRegistry, TraderSession
 from adapter_core.store.base import TokenQuery, TokenRecord, TokenSort, TokenStore
 from adapter_core.tokens.claims import TokenClaims
 
@@ -62,6 +62,21 @@ def session_summary(session: TraderSession) -> dict[str, Any]:
     }
 
 
+def closed_summary(session: ClosedSession) -> dict[str, Any]:
+    """A closed session as listings show it: its activity, `closedAt`, and no caches left."""
+    return {
+        "accountId": session.account_id,
+        "brokerName": session.broker_name,
+        "openedAt": session.opened_at,
+        "lastActivity": session.last_activity,
+        "requestCount": session.request_count,
+        "clientAddress": session.client_address,
+        "userAgent": session.user_agent,
+        "closedAt": session.closed_at,
+        "cached": {"positions": 0, "orders": 0, "orderHistory": 0, "deals": 0},
+    }
+
+
 def token_row(
     claims: TokenClaims,
     key_id: int | None,
@@ -70,18 +85,27 @@ def token_row(
     now: float,
     *,
     revoked: bool | None = None,
+    closed: list[ClosedSession] | None = None,
 ) -> dict[str, Any]:
-    """`revoked` overrides what `revoked_at` implies (a token unknown to this store)."""
+    """`revoked` overrides what `revoked_at` implies (a token unknown to this store).
+
+    `closed` are the sessions logout or expiry ended: their activity stays in the row (with
+    `closedAt`), so a logged-out token does not look as if it had never been used.
+    """
     is_revoked = revoked_at is not None if revoked is None else revoked
     state = token_state(claims, is_revoked, sessions, now)
+    ended = closed or []
+    activity = [s.last_activity for s in sessions] + [s.last_activity for s in ended]
     return {
         **token_summary(claims),
         "keyId": None if key_id is None else f"{key_id:08x}",
         "state": state.value,
         "revokedAt": revoked_at,
-        "lastActivity": max((s.last_activity for s in sessions), default=None),
-        "requestCount": sum(s.request_count for s in sessions),
-        "traderSessions": [session_summary(s) for s in sessions],
+        "lastActivity": max(activity, default=None),
+        "requestCount": sum(s.request_count for s in sessions)
+        + sum(s.request_count for s in ended),
+        "traderSessions": [session_summary(s) for s in sessions]
+        + [closed_summary(s) for s in ended],
     }
 
 
@@ -97,8 +121,12 @@ class SessionsView:
         self._registry = registry
 
     def row(self, record: TokenRecord, now: float) -> dict[str, Any]:
-        sessions = self._registry.sessions_of(record.claims.token_id)
-        return token_row(record.claims, record.key_id, record.revoked_at, sessions, now)
+        token_id = record.claims.token_id
+        sessions = self._registry.sessions_of(token_id)
+        closed = self._registry.closed_sessions_of(token_id)
+        return token_row(
+            record.claims, record.key_id, record.revoked_at, sessions, now, closed=closed
+        )
 
     def _tokens_in_state(self, state: TokenState, now: float) -> frozenset[bytes]:
         by_token: dict[bytes, list[TraderSession]] = {}

@@ -198,9 +198,8 @@ def admin_routes(api: AdminApi) -> list[Route]:
         record = await api.issued(token_id)
         row = api.view.row(record, services.clock())
         symbols = api.market.symbols_by_id
-        for summary, session in zip(
-            row["traderSessions"], api.sessions.sessions_of(token_id), strict=True
-        ):
+        live = api.sessions.sessions_of(token_id)
+        for summary, session in zip(row["traderSessions"][: len(live)], live, strict=True):
             summary["positions"] = [
                 mapping.position_json(
                     p,
@@ -252,6 +251,7 @@ def admin_routes(api: AdminApi) -> list[Route]:
             api.sessions.sessions_of(claims.token_id),
             services.clock(),
             revoked=services.revocations.is_revoked(claims.token_id),
+            closed=api.sessions.closed_sessions_of(claims.token_id),
         )
         valid = row["state"] not in (TokenState.REVOKED, TokenState.EXPIRED)
         return ok({"valid": valid, "token": row})

@@ -51,6 +51,8 @@ class TraderSessionRow(msgspec.Struct, frozen=True, rename="camel"):
     client_address: str | None = None
     user_agent: str | None = None
     cached: CachedCounts = CachedCounts()
+    closed_at: float | None = None
+    """Set when logout or expiry closed the session: its activity stays, its caches are gone."""
     positions: tuple[DetailItem, ...] | None = None
     orders: tuple[DetailItem, ...] | None = None
     deals: tuple[DetailItem, ...] | None = None
@@ -95,7 +97,8 @@ class SessionRow(msgspec.Struct, frozen=True, rename="camel"):
 
     @property
     def session_account_ids(self) -> tuple[int, ...]:
-        return tuple(session.account_id for session in self.trader_sessions)
+        """The accounts of the token's open sessions: what the adapter's search looks at."""
+        return tuple(s.account_id for s in self.trader_sessions if s.closed_at is None)
 
     def cached(self, kind: str) -> int:
         """Positions, orders or deals cached over the token's trader sessions."""

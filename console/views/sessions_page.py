@@ -566,7 +566,13 @@ def _detail_html(row: SessionRow, note: str = "") -> str:
             f"<p>{_e(count(session.request_count, 'request'))} from "
             f"{_e(session.client_address or 'an unknown address')}, "
             f"{_e(session.user_agent or 'no user agent')}; opened "
-            f"{local_time(session.opened_at)}</p>"
+            f"{local_time(session.opened_at)}"
+            + (
+                f"; closed {local_time(session.closed_at)} (its cached data is gone)"
+                if session.closed_at is not None
+                else ""
+            )
+            + "</p>"
         )
         for heading, key, columns in DETAIL_TABLES:
             items: tuple[DetailItem, ...] | None = getattr(session, key)

@@ -146,7 +146,13 @@ def test_operator_logout_ends_the_sessions_and_the_token(
         client.close()
     row = ok(admin.get(f"/admin/sessions/{token_id}"))
     assert row["state"] == "revoked"
-    assert row["traderSessions"] == []
+    [closed] = row["traderSessions"]
+    assert closed["closedAt"] >= closed["lastActivity"]
+    assert closed["accountId"] == int(ACCOUNT)
+    assert closed["clientAddress"] == "127.0.0.1"
+    assert closed["cached"] == {"positions": 0, "orders": 0, "orderHistory": 0, "deals": 0}
+    assert "orders" not in closed  # the caches are gone: only what the session did stays
+    assert row["requestCount"] == 1
     assert admin.post(f"/admin/sessions/{token_id}/logout").status_code == 409
     assert admin.post(f"/admin/sessions/{'0' * 32}/logout").status_code == 404
 
@@ -164,7 +170,11 @@ def test_tradingview_logout_clears_the_trader_sessions(
     finally:
         client.close()
     row = ok(admin.get(f"/admin/sessions/{token_id}"))
-    assert (row["state"], row["traderSessions"]) == ("revoked", [])
+    assert row["state"] == "revoked"
+    assert [session.get("closedAt") is not None for session in row["traderSessions"]] == [True]
+    assert row["requestCount"] >= 1
+    listed = ok(admin.get("/admin/sessions", params={"tokenIds": token_id}))["rows"]
+    assert listed[0]["requestCount"] == row["requestCount"]
 
 
 def test_introspection_of_garbage_and_of_a_tampered_token(

@@ -132,6 +132,11 @@ def test_rows_appear_update_and_turn_revoked_on_logout(
         text = accept_confirmation(qtbot, controller)
         assert wanted[:12] in text
         qtbot.waitUntil(lambda: row_state(controller, wanted) == "revoked", timeout=WAIT_MS)
+        revoked = page.model.row_for(wanted)
+        assert revoked is not None
+        assert revoked.request_count > first_count  # a logged-out token keeps its activity
+        assert [s.closed_at is not None for s in revoked.trader_sessions] == [True]
+        assert revoked.trader_sessions[0].client_address == "127.0.0.1"
         assert trader.call("GET", f"/accounts/{ACCOUNT}/orders").status_code == 401
         assert page.results.count() == 1
         entries = controller.workspace.activity.audit_entries()
