@@ -202,9 +202,11 @@ def test_the_find_box_finds_by_account_user_prefix_broker_and_token_id(
     }
     for text, wanted in expected.items():
         page.filter.setText(text)
-        qtbot.waitUntil(
-            lambda wanted=wanted: shown_ids(controller) & everyone == wanted, timeout=WAIT_MS
-        )
+
+        def found(wanted: set[str] = wanted) -> bool:
+            return shown_ids(controller) & everyone == wanted
+
+        qtbot.waitUntil(found, timeout=WAIT_MS)
         qtbot.wait(300)  # the adapter's answer to q= replaces the local match: still the same
         assert shown_ids(controller) & everyone == wanted, text
         listed = httpx.get(
@@ -339,10 +341,12 @@ def test_without_an_admin_api_the_page_shows_the_tokens_minted_here(
         assert tokens.token.value() in plain.revoked
         qtbot.waitUntil(lambda: page.model.row_at(0).state is TokenState.REVOKED, timeout=WAIT_MS)
         logout = controller.logout
-        qtbot.waitUntil(
-            lambda: logout.table.rowCount() == 1 and "revoked" in logout.table.item(0, 5).text(),
-            timeout=WAIT_MS,
-        )
+
+        def logged_out_there() -> bool:
+            item = logout.table.item(0, 5)
+            return logout.table.rowCount() == 1 and item is not None and "revoked" in item.text()
+
+        qtbot.waitUntil(logged_out_there, timeout=WAIT_MS)
         tokens.user_id.setText("14602")
         click(qtbot, tokens.send_button)
         qtbot.waitUntil(lambda: page.model.total_rows() == 2, timeout=WAIT_MS)
