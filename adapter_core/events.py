@@ -3,13 +3,20 @@
 Subscribers (the admin API's Server-Sent Events clients) each get a bounded queue. A subscriber
 that falls too far behind is dropped rather than slowing the adapter down; it reconnects and
 reloads, which the console does on its own.
+
+A subscriber that reconnects with the last sequence it saw (`Last-Event-ID`) is sent what it
+missed instead, when the hub still holds all of it: the last `REPLAY_EVENTS` events, kept for
+`RESUME_WINDOW` seconds after the last subscriber left. Past that window nobody wants events,
+so the adapter stops building them and a reconnecting subscriber must reload.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +24,10 @@ from typing import Any
 from adapter_core.tokens.claims import TokenClaims
 
 SUBSCRIBER_BACKLOG = 1000
+REPLAY_EVENTS = SUBSCRIBER_BACKLOG
+"""Events kept for subscribers that resume; all of them fit in a new subscriber's queue."""
+RESUME_WINDOW = 60.0
+"""Seconds after the last subscriber left during which events are still kept for its return."""
 ACTIVITY_INTERVAL = 2.0
 """At most one activity event per token in this many seconds (the last one is never lost)."""
 
@@ -46,6 +57,10 @@ class EventHub:
         self._clock = clock
         self._subscribers: set[Subscription] = set()
         self._sequence = itertools.count(1)
+        self._history: deque[AdapterEvent] = deque(maxlen=REPLAY_EVENTS)
+        self._kept_until = -math.inf
+        """While no one subscribes, events are still kept (for a resume) until this time."""
+        self._closed = False
         self._last_activity: dict[str, float] = {}
         self._pending_activity: dict[str, dict[str, Any]] = {}
 
@@ -53,18 +68,44 @@ class EventHub:
     def subscriber_count(self) -> int:
         return len(self._subscribers)
 
-    def subscribe(self) -> Subscription:
+    @property
+    def wanted(self) -> bool:
+        """Whether events are wanted: a subscriber listens, or one may come back to resume."""
+        return bool(self._subscribers) or self._clock() < self._kept_until
+
+    def subscribe(self, after: int | None = None) -> tuple[Subscription, bool]:
+        """A new subscription, and whether it resumes after event `after` (the events since
+        are already in its queue). A hub that closed gives one that ends at once."""
         subscription = Subscription(self)
+        if self._closed:
+            subscription.queue.put_nowait(None)
+            return subscription, False
+        if not self.wanted:
+            self._history.clear()  # events went unbuilt meanwhile: what is kept has gaps
+        resumed = after is not None and self._can_resume(after)
+        if resumed:
+            for event in self._history:
+                if event.sequence > (after or 0):
+                    subscription.queue.put_nowait(event)
         self._subscribers.add(subscription)
-        return subscription
+        return subscription, resumed
+
+    def _can_resume(self, after: int) -> bool:
+        if not self._history:
+            return False
+        first, last = self._history[0].sequence, self._history[-1].sequence
+        return first - 1 <= after <= last
 
     def unsubscribe(self, subscription: Subscription) -> None:
         self._subscribers.discard(subscription)
+        if not self._subscribers:
+            self._kept_until = self._clock() + RESUME_WINDOW
 
     def publish(self, kind: str, data: dict[str, Any]) -> None:
-        if not self._subscribers:
+        if not self.wanted:
             return
         event = AdapterEvent(next(self._sequence), kind, data)
+        self._history.append(event)
         for subscription in list(self._subscribers):
             try:
                 subscription.queue.put_nowait(event)
@@ -77,7 +118,7 @@ class EventHub:
         The first request in an interval is published at once; the latest of the others is
         published when the interval ends, so a view never stays behind the last request.
         """
-        if not self._subscribers:
+        if not self.wanted:
             return
         now = self._clock()
         last = self._last_activity.get(token_id)
@@ -99,11 +140,13 @@ class EventHub:
             self.publish("session.activity", data)
 
     def close(self) -> None:
+        """End every stream, and any opened from now on (the adapter is stopping)."""
+        self._closed = True
         for subscription in list(self._subscribers):
             self._drop(subscription)
 
     def _drop(self, subscription: Subscription) -> None:
-        self._subscribers.discard(subscription)
+        self.unsubscribe(subscription)
         while not subscription.queue.empty():
             subscription.queue.get_nowait()
         subscription.queue.put_nowait(None)

@@ -85,6 +85,7 @@ class Controller(QObject):
         self.health.checking.connect(self._health_checking)
         self.health.changed.connect(self._show_health)
         self.embedded_state_changed.connect(self._show_embedded_state)
+        self.window.closed.connect(self._window_closed)
         self._build_actions()
         reason = secret_store.reason if isinstance(secret_store, SessionSecretStore) else ""
         self.window.show_keyring(secret_store.backend_name, secret_store.persistent, reason)
@@ -307,6 +308,12 @@ class Controller(QObject):
         self.window.set_embedded_state(state)
 
     # Problems, screenshots, shutdown
+
+    def _window_closed(self) -> None:
+        """Nothing may update the window once it is closed: its tasks and polling stop now."""
+        for owner in (self.tokens.tasks, self.logout.tasks, self.sessions.tasks, self.tasks):
+            owner.close()
+        self.health.tasks.close()
 
     def report_problems(self, problems: list[str]) -> None:
         self._problems += problems

@@ -152,6 +152,12 @@ def _query(request: Request, now: float) -> tuple[TokenQuery, TokenState | None,
     return query, None if state_text is None else states[state_text], sort_text == LAST_ACTIVITY
 
 
+def _last_event_id(request: Request) -> int | None:
+    """The sequence a reconnecting client saw last; anything unreadable means none."""
+    text = request.headers.get("last-event-id", "")
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
+
+
 def _sse(kind: str, data: Any, sequence: int | None = None) -> bytes:
     head = f"id: {sequence}\n" if sequence is not None else ""
     return f"{head}event: {kind}\ndata: ".encode() + orjson.dumps(data) + b"\n\n"
@@ -258,11 +264,12 @@ def admin_routes(api: AdminApi) -> list[Route]:
 
     async def events(request: Request) -> Response:
         api.authorize(request)
-        subscription = services.events.subscribe()
+        subscription, resumed = services.events.subscribe(_last_event_id(request))
+        hello = {"version": __version__, "capabilities": api.capabilities, "resumed": resumed}
 
         async def stream() -> AsyncIterator[bytes]:
             try:
-                yield _sse("hello", {"version": __version__, "capabilities": api.capabilities})
+                yield _sse("hello", hello)
                 while True:
                     try:
                         event = await asyncio.wait_for(subscription.next(), HEARTBEAT_SECONDS)

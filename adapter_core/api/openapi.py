@@ -18,6 +18,7 @@ from adapter_core import __version__
 from adapter_core.admin.search import MAX_QUERY_LENGTH, MIN_TOKEN_ID_PREFIX
 from adapter_core.admin.sessions_view import TokenState
 from adapter_core.api.admin import MAX_PAGE, ORDERS, SORTS
+from adapter_core.events import REPLAY_EVENTS, RESUME_WINDOW
 from adapter_core.tokens.claims import (
     MAX_ACCOUNT_IDS,
     MAX_BROKER_NAME_LENGTH,
@@ -462,7 +463,21 @@ def _paths(demo_crm: bool) -> JSON:
                 "tags": ["Admin"],
                 "summary": "Server-Sent Events: token.issued, session.opened, session.activity, "
                 "session.closed, token.logged_out, token.expired",
+                "description": "Each event carries its sequence as `id`. A client that "
+                "reconnects with `Last-Event-ID` is sent the events it missed, when the adapter "
+                f"still holds them (the last {REPLAY_EVENTS}, kept {RESUME_WINDOW:g} s after the "
+                "last client left); the first event, `hello`, says so with `resumed`. When it "
+                "is false the client must reload what it shows.",
                 "security": _BROKER,
+                "parameters": [
+                    {
+                        "name": "Last-Event-ID",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string"},
+                        "description": "The id of the last event received",
+                    }
+                ],
                 "responses": {
                     "200": {"description": "An event stream", "content": {"text/event-stream": {}}},
                     "401": {"$ref": "#/components/responses/E401"},

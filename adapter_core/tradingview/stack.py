@@ -62,7 +62,7 @@ class TradingStack:
 
     def _on_session(self, kind: str, session: TraderSession) -> None:
         events = self.services.events
-        if not events.subscriber_count:
+        if not events.wanted:
             return
         data = {
             "tokenId": session.claims.token_id_hex,

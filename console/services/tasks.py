@@ -46,6 +46,13 @@ class TaskOwner:
     def running(self) -> int:
         return len(self._tasks)
 
+    def close(self) -> None:
+        """No new tasks from now on, and every running one is told to stop (not waited for):
+        for when what the tasks would update is going away, such as a closed window."""
+        self._closed = True
+        for task in list(self._tasks):
+            task.cancel()
+
     async def cancel_all(self) -> None:
         """Cancel every task held and wait until each has ended (each cleans up in `finally`)."""
         tasks = list(self._tasks)
@@ -55,5 +62,5 @@ class TaskOwner:
 
     async def aclose(self) -> None:
         """No new tasks from now on; cancel and wait for the running ones."""
-        self._closed = True
+        self.close()
         await self.cancel_all()

@@ -313,3 +313,49 @@ def test_q_finds_a_token_by_the_account_of_its_open_trader_session(
     assert unused not in {row["tokenId"] for row in listing["rows"]}
     active = ok(admin.get("/admin/sessions", params={"q": "1377810", "state": "active"}))
     assert active["total"] == 1
+
+
+def test_a_reconnection_with_last_event_id_resumes(demo: AdapterProcess) -> None:
+    headers = {"Authorization": f"Bearer {demo.broker_secret}"}
+
+    def first_events(extra: dict[str, str], wanted: int) -> list[tuple[str, str, str]]:
+        """(id, event, data) of the first `wanted` events of one stream."""
+        found: list[tuple[str, str, str]] = []
+        event_id = kind = ""
+        with httpx.stream(
+            "GET", f"{demo.url}/admin/events", headers=headers | extra, timeout=10
+        ) as stream:
+            for line in stream.iter_lines():
+                if line.startswith("id: "):
+                    event_id = line[4:]
+                elif line.startswith("event: "):
+                    kind = line[7:]
+                elif line.startswith("data: "):
+                    found.append((event_id, kind, line[6:]))
+                    event_id = ""
+                    if len(found) >= wanted:
+                        return found
+        return found
+
+    seen: list[tuple[str, str, str]] = []
+    reader = threading.Thread(target=lambda: seen.extend(first_events({}, 2)), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        info = httpx.get(f"{demo.url}/admin/info", headers=headers, timeout=10).json()["d"]
+        if info["counts"]["eventSubscribers"]:
+            break
+        time.sleep(0.05)
+    mint(demo.url, demo.broker_secret)
+    reader.join(10)
+    (_, hello, _), (last_id, kind, _) = seen
+    assert (hello, kind) == ("hello", "token.issued")
+    missed = mint(demo.url, demo.broker_secret)
+    resumed = first_events({"Last-Event-ID": last_id}, 2)
+    assert resumed[0][1] == "hello"
+    assert json.loads(resumed[0][2])["resumed"] is True
+    assert resumed[1][1] == "token.issued"
+    assert int(resumed[1][0]) == int(last_id) + 1
+    assert missed not in json.dumps(resumed)
+    fresh = first_events({"Last-Event-ID": "not-a-number"}, 1)
+    assert json.loads(fresh[0][2])["resumed"] is False

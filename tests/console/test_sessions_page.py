@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from PySide6.QtCore import QItemSelectionModel
 from PySide6.QtWidgets import QMessageBox, QPushButton
 from pytestqt.exceptions import TimeoutError
 from pytestqt.qtbot import QtBot
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from adapter_core.admin.sessions_view import TokenState
-from adapter_core.server import bind_socket
 from console.controller import Controller
 from console.services.profiles import Profile
 from console.services.session_rows import FeedStatus
+from tests.support.broker_only import BrokerOnlyAdapter
 from tests.support.console_driver import WAIT_MS, build, click, run
 from tests.support.tradingview_client import TradingViewClient, mint
 
@@ -238,7 +232,7 @@ def test_switching_profiles_clears_the_page(qtbot: QtBot, controller: Controller
     mint(url, secret, userId=14602, brokerNames=["BESTBROKER"])
     qtbot.waitUntil(lambda: page.model.rowCount() > 0, timeout=WAIT_MS)
     page.filter.setText("146")
-    with _BrokerOnlyAdapter() as plain:
+    with BrokerOnlyAdapter() as plain:
         profile = controller.workspace.profiles.add(Profile.create("Broker only", plain.url))
         controller.workspace.secret_store.set(profile.secret_key, plain.secret)
         controller.workspace.profiles_imported()
@@ -250,64 +244,10 @@ def test_switching_profiles_clears_the_page(qtbot: QtBot, controller: Controller
         assert "0 tokens minted from this console" in page.notice.text()
 
 
-class _BrokerOnlyAdapter:
-    """An adapter that documents only /generate/token and /logout (plus TradingView's /accounts)."""
-
-    secret = "broker-only-secret-broker-only"
-
-    def __init__(self) -> None:
-        self.revoked: set[str] = set()
-        self.issued = 0
-        app = Starlette(
-            routes=[
-                Route("/generate/token", self._mint, methods=["POST"]),
-                Route("/logout", self._logout, methods=["POST"]),
-                Route("/accounts", self._accounts, methods=["GET"]),
-            ]
-        )
-        self.sock = bind_socket("127.0.0.1", 0)
-        host, port = self.sock.getsockname()[:2]
-        self.url = f"http://{host}:{port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]})
-
-    def _bearer(self, request: Request) -> str:
-        return request.headers.get("authorization", "").removeprefix("Bearer ")
-
-    async def _mint(self, request: Request) -> Response:
-        if self._bearer(request) != self.secret:
-            return JSONResponse({"s": "error", "errmsg": "Unauthorized"}, 401)
-        body = await request.json()
-        if "userId" not in body:
-            return JSONResponse({"s": "error", "errmsg": "userId is required"}, 400)
-        self.issued += 1
-        return JSONResponse({"s": "ok", "d": f"opaque-token-number-{self.issued:04d}-" + "x" * 40})
-
-    async def _logout(self, request: Request) -> Response:
-        token = self._bearer(request)
-        if token in self.revoked:
-            return JSONResponse({"s": "error", "errmsg": "The token has already been revoked."})
-        self.revoked.add(token)
-        return JSONResponse({"s": "ok"})
-
-    async def _accounts(self, request: Request) -> Response:
-        if self._bearer(request) in self.revoked:
-            return JSONResponse({"s": "error", "errmsg": "The token has been logged out."}, 401)
-        return JSONResponse({"s": "ok", "d": []})
-
-    def __enter__(self) -> _BrokerOnlyAdapter:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
 def test_without_an_admin_api_the_page_shows_the_tokens_minted_here(
     qtbot: QtBot, controller: Controller
 ) -> None:
-    with _BrokerOnlyAdapter() as plain:
+    with BrokerOnlyAdapter() as plain:
         profile = controller.workspace.profiles.add(Profile.create("Broker only", plain.url))
         controller.workspace.secret_store.set(profile.secret_key, plain.secret)
         controller.workspace.profiles_imported()
