@@ -63,11 +63,11 @@ async def _open_stores(
     loop = asyncio.get_running_loop()
     profiles = ProfileStore()
     try:
-        profiles.load()
+        await loop.run_in_executor(None, profiles.load)
     except ProfileError as exc:
         problems.append(f"{exc}. Profiles are read-only until the file is fixed.")
         profiles = ProfileStore(Path(tempfile.mkdtemp(prefix="tv-console-")) / "profiles.json")
-        profiles.load()
+        await loop.run_in_executor(None, profiles.load)
     vault = MintedTokenVault(secret_store)
     try:
         await loop.run_in_executor(None, vault.load)
@@ -75,7 +75,7 @@ async def _open_stores(
         problems.append(str(exc))
     recent = RecentRequests()
     try:
-        recent.load()
+        await loop.run_in_executor(None, recent.load)
     except RecentError as exc:
         problems.append(str(exc))
     return profiles, vault, recent

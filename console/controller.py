@@ -190,9 +190,10 @@ class Controller(QObject):
         except (ProfileError, SecretStoreError) as exc:
             self._message(f"The profile was not saved: {exc}")
 
-    def _duplicate(self) -> None:
+    @task_slot
+    async def _duplicate(self) -> None:
         try:
-            self.workspace.duplicate_profile(self.workspace.active_profile().id)
+            await self.workspace.duplicate_profile(self.workspace.active_profile().id)
         except ProfileError as exc:
             self._message(str(exc))
 
@@ -219,13 +220,13 @@ class Controller(QObject):
         dialog.fileSelected.connect(self._import_from)
         dialog.open()
 
-    def _import_from(self, path: str) -> None:
+    @task_slot
+    async def _import_from(self, path: str) -> None:
         try:
-            report = self.workspace.profiles.import_(Path(path))
+            report = await self.workspace.import_profiles(Path(path))
         except ProfileError as exc:
             self._message(str(exc))
             return
-        self.workspace.profiles_imported()
         self._message("; ".join(report.lines()))
 
     def _export(self) -> None:
@@ -236,9 +237,10 @@ class Controller(QObject):
         dialog.fileSelected.connect(self._export_to)
         dialog.open()
 
-    def _export_to(self, path: str) -> None:
+    @task_slot
+    async def _export_to(self, path: str) -> None:
         try:
-            count = self.workspace.profiles.export(Path(path))
+            count = await self.workspace.export_profiles(Path(path))
         except ProfileError as exc:
             self._message(str(exc))
             return
@@ -311,7 +313,8 @@ class Controller(QObject):
 
     def _window_closed(self) -> None:
         """Nothing may update the window once it is closed: its tasks and polling stop now."""
-        for owner in (self.tokens.tasks, self.logout.tasks, self.sessions.tasks, self.tasks):
+        pages = (self.tokens, self.logout, self.sessions, self.activity)
+        for owner in (*(page.tasks for page in pages), self.tasks):
             owner.close()
         self.health.tasks.close()
 
@@ -337,7 +340,7 @@ class Controller(QObject):
 
     async def shutdown(self) -> None:
         """Each owner cancels its own tasks; then clients close and the embedded adapter stops."""
-        for page in (self.tokens, self.logout, self.sessions):
+        for page in (self.tokens, self.logout, self.sessions, self.activity):
             await page.tasks.aclose()
         await self.health.aclose()
         await self.tasks.aclose()

@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import functools
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from psygnal import Signal
@@ -20,7 +21,7 @@ from console.services.activity import ActivityLog
 from console.services.client import ConnectionReport
 from console.services.operations import AdapterOps, KnownSecrets
 from console.services.profile_secrets import save_profile
-from console.services.profiles import EMBEDDED_PROFILE_ID, Profile, ProfileStore
+from console.services.profiles import EMBEDDED_PROFILE_ID, ImportReport, Profile, ProfileStore
 from console.services.recent import RecentRequests
 from console.services.secrets import AsyncSecrets, SecretStore, profile_key
 from console.services.vault import MintedTokenVault
@@ -167,8 +168,8 @@ class Workspace:
         """The secret the profile dialog shows masked, for editing."""
         return await self._secret_of(profile_id)
 
-    def duplicate_profile(self, profile_id: str) -> Profile:
-        copy = self.profiles.duplicate(profile_id)
+    async def duplicate_profile(self, profile_id: str) -> Profile:
+        copy: Profile = await self._off_thread(self.profiles.duplicate, profile_id)
         self.profiles_changed.emit()
         self.set_active(copy.id)
         return copy
@@ -184,7 +185,19 @@ class Workspace:
             self.active_changed.emit(self.active)
         self.profiles_changed.emit()
 
+    async def import_profiles(self, path: Path) -> ImportReport:
+        """Add the profiles of an exported file (never a secret); the report says what."""
+        report: ImportReport = await self._off_thread(self.profiles.import_, path)
+        self.profiles_changed.emit()
+        return report
+
+    async def export_profiles(self, path: Path) -> int:
+        """Write the remote profiles, never a secret; returns how many."""
+        count: int = await self._off_thread(self.profiles.export, path)
+        return count
+
     def profiles_imported(self) -> None:
+        """Profiles were added to the store directly (tests, the command line)."""
         self.profiles_changed.emit()
 
     async def aclose(self) -> None:

@@ -7,6 +7,7 @@ it is recorded but hidden until asked for, and the page says how much is hidden.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -36,6 +37,7 @@ from console.models.activity_model import ActivityFilterProxy, ActivityModel
 from console.services.activity import ActivityLog, Exchange, export_csv, export_json
 from console.services.audit import AuditEntry
 from console.services.export import ExportError
+from console.services.tasks import TaskOwner
 
 AUDIT_COLUMNS = ("When", "Profile", "Token", "Result", "Adapter's answer")
 
@@ -77,6 +79,7 @@ def add_audit_row(table: QTableWidget, entry: AuditEntry, evicted: AuditEntry | 
 class ActivityPage(QWidget):
     def __init__(self, activity: ActivityLog, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.tasks = TaskOwner("the Activity page")
         self.model = ActivityModel(self)
         self.model.set_rows(activity.exchanges())
         self.proxy = ActivityFilterProxy(self)
@@ -200,17 +203,16 @@ class ActivityPage(QWidget):
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setNameFilter(f"{kind.upper()} files (*.{kind})")
         dialog.setDefaultSuffix(kind)
-        dialog.fileSelected.connect(lambda path: self.export_to(Path(path), kind))
+        dialog.fileSelected.connect(lambda path: self.tasks.spawn(self.export_to(Path(path), kind)))
         dialog.open()
 
-    def export_to(self, path: Path, kind: str) -> None:
-        """Write the rows the table shows (filters and hidden polling apply) as `kind`."""
+    async def export_to(self, path: Path, kind: str) -> None:
+        """Write the rows the table shows (filters and hidden polling apply) as `kind`; the
+        file is written off the GUI thread."""
         exchanges = self.visible_exchanges()
+        write = export_json if kind == "json" else export_csv
         try:
-            if kind == "json":
-                export_json(path, exchanges)
-            else:
-                export_csv(path, exchanges)
+            await asyncio.get_running_loop().run_in_executor(None, write, path, exchanges)
         except ExportError as exc:
             self.export_note.setText(str(exc))
             self.export_note.setStyleSheet("color: #c62828;")

@@ -9,6 +9,7 @@ Every workflow is the active profile's `AdapterOps`; the page only shows and ask
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import html
 import time
@@ -468,15 +469,18 @@ class SessionsPage(QWidget):
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setNameFilter("CSV files (*.csv)")
         dialog.setDefaultSuffix("csv")
-        dialog.fileSelected.connect(lambda path: self.export_to(Path(path)))
+        dialog.fileSelected.connect(lambda path: self.tasks.spawn(self.export_to(Path(path))))
         dialog.open()
 
-    def export_to(self, path: Path) -> None:
-        """The view as shown (filtered and sorted), token ids only, never a token."""
+    async def export_to(self, path: Path) -> None:
+        """The view as shown (filtered and sorted), token ids only, never a token; the file
+        is written off the GUI thread."""
         now = time.time()
-        rows = ([column.text(row, now) for column in COLUMNS] for row in self.model.visible_rows())
+        rows = [[column.text(row, now) for column in COLUMNS] for row in self.model.visible_rows()]
+        header = [column.title for column in COLUMNS]
+        loop = asyncio.get_running_loop()
         try:
-            written = write_csv(path, [column.title for column in COLUMNS], rows)
+            written = await loop.run_in_executor(None, write_csv, path, header, rows)
         except ExportError as exc:
             self._notice(str(exc))
             return

@@ -23,6 +23,7 @@ from console.models.activity_model import (
 from console.services.activity import ActivityLog, Exchange
 from console.services.audit import AuditTrail
 from console.views.activity_page import ActivityPage
+from tests.support.console_driver import run
 
 
 def record(
@@ -175,17 +176,17 @@ def test_the_model_passes_qts_model_checks(qtmodeltester: ModelTester) -> None:
     assert [model.exchange(row).path for row in range(4)] == ["/r5", "/r4", "/r3", "/r2"]
 
 
-def test_exports_write_what_the_table_shows(qtbot: QtBot, tmp_path: Path) -> None:
+def test_exports_write_what_the_table_shows(qtbot: QtBot, qloop: object, tmp_path: Path) -> None:
     log = ActivityLog()
     record(log, "/health", background=True)
     record(log, "/generate/token", 400, expected=frozenset({400}))
     page = make_page(qtbot, log)
-    page.export_to(tmp_path / "shown.json", "json")
+    run(qtbot, page.export_to(tmp_path / "shown.json", "json"))
     rows = json.loads((tmp_path / "shown.json").read_text())
     assert [(r["path"], r["expected"]) for r in rows] == [("/generate/token", True)]
     assert "Hidden background polling is not included." in page.export_note.text()
     page.show_background.setChecked(True)
-    page.export_to(tmp_path / "all.csv", "csv")
+    run(qtbot, page.export_to(tmp_path / "all.csv", "csv"))
     with (tmp_path / "all.csv").open(newline="") as handle:
         table = list(csv.DictReader(handle))
     assert [(r["path"], r["background"]) for r in table] == [
@@ -195,9 +196,9 @@ def test_exports_write_what_the_table_shows(qtbot: QtBot, tmp_path: Path) -> Non
     assert page.export_note.text() == f"Exported 2 exchanges (redacted) to {tmp_path / 'all.csv'}."
 
 
-def test_a_failed_export_is_shown_on_the_page(qtbot: QtBot, tmp_path: Path) -> None:
+def test_a_failed_export_is_shown_on_the_page(qtbot: QtBot, qloop: object, tmp_path: Path) -> None:
     page = make_page(qtbot, ActivityLog())
-    page.export_to(tmp_path / "missing" / "a.csv", "csv")
+    run(qtbot, page.export_to(tmp_path / "missing" / "a.csv", "csv"))
     assert page.export_note.text().startswith("Could not write")
 
 

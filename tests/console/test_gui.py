@@ -200,8 +200,8 @@ def test_no_file_the_console_wrote_holds_a_secret_or_token(
     send(qtbot, controller)
     token = controller.tokens.token.value()
     assert token
-    controller.activity.export_to(console_home / "activity.json", "json")
-    controller.activity.export_to(console_home / "activity.csv", "csv")
+    run(qtbot, controller.activity.export_to(console_home / "activity.json", "json"))
+    run(qtbot, controller.activity.export_to(console_home / "activity.csv", "csv"))
     controller.workspace.profiles.export(console_home / "profiles-export.json")
     controller.window.close()
     written = [path for path in console_home.rglob("*") if path.is_file()]

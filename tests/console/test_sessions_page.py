@@ -290,3 +290,24 @@ def test_without_an_admin_api_the_page_shows_the_tokens_minted_here(
         tokens.user_id.setText("14602")
         click(qtbot, tokens.send_button)
         qtbot.waitUntil(lambda: page.model.total_rows() == 2, timeout=WAIT_MS)
+
+
+def test_the_view_exports_as_csv_without_a_token(
+    qtbot: QtBot, controller: Controller, tmp_path: Path
+) -> None:
+    url, secret = embedded(controller)
+    page = controller.sessions
+    token = mint(url, secret, userId=14603, brokerNames=["BESTBROKER"])
+    wanted = token_id(url, secret, token)
+    qtbot.waitUntil(lambda: page.model.row_for(wanted) is not None, timeout=WAIT_MS)
+    page.filter.setText("14603")
+    qtbot.waitUntil(lambda: shown_ids(controller) == {wanted}, timeout=WAIT_MS)
+    target = tmp_path / "sessions.csv"
+    run(qtbot, page.export_to(target))
+    text = target.read_text()
+    header, row = text.splitlines()
+    assert header.startswith("Token,User,Brokers")
+    assert row.startswith(f"{wanted[:12]}…,14603,BESTBROKER")
+    assert token not in text
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert "Exported 1 row to" in page.notice.text()
