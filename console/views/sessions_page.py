@@ -268,10 +268,22 @@ class SessionsPage(QWidget):
             return None
 
     def _fit_columns_once(self) -> None:
-        """Size the columns to the first rows shown; after that the operator's widths stay."""
-        if not self._columns_fitted and self.model.rowCount():
-            self.table.resizeColumnsToContents()
-            self._columns_fitted = True
+        """Size the columns to the first rows shown, wide enough for what their cells can
+        become (a state turning `revoked`, a time turning `59 min ago`); after that the
+        operator's widths stay."""
+        if self._columns_fitted or not self.model.rowCount():
+            return
+        self.table.resizeColumnsToContents()
+        metrics = self.table.fontMetrics()
+        padding = metrics.horizontalAdvance("MM")
+        longest = {
+            column_index("State"): ["unknown", *(state.value for state in TokenState)],
+            **{index: ["59 min ago"] for index, column in enumerate(COLUMNS) if column.timed},
+        }
+        for index, texts in longest.items():
+            wanted = max(metrics.horizontalAdvance(text) for text in texts) + 2 * padding
+            self.table.setColumnWidth(index, max(self.table.columnWidth(index), wanted))
+        self._columns_fitted = True
 
     def _on_reset(self, rows: list[SessionRow], total: int) -> None:
         self.model.reset(rows)
