@@ -139,6 +139,10 @@ class SessionsPage(QWidget):
         self.notice.setObjectName("sessionsNotice")
         self.notice.setWordWrap(True)
         self.notice.hide()
+        self.empty_note = QLabel("", self)
+        self.empty_note.setObjectName("sessionsEmpty")
+        self.empty_note.setStyleSheet("color: palette(mid); padding: 4px;")
+        self.empty_note.hide()
 
         self.table = QTableView(self)
         self.table.setModel(self.model)
@@ -187,6 +191,7 @@ class SessionsPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.notice)
+        layout.addWidget(self.empty_note)
         layout.addWidget(splitter, 1)
         layout.addLayout(actions)
         layout.addWidget(self.results)
@@ -224,6 +229,7 @@ class SessionsPage(QWidget):
         self.results.clear()
         self.results.hide()
         self.notice.hide()
+        self.empty_note.hide()
         self.updated.setText("")
         self._show_status(FeedStatus.CONNECTING, f"connecting to {ops.profile.name}")
         self.tasks.spawn(self._start(ops))
@@ -262,7 +268,8 @@ class SessionsPage(QWidget):
     def _query(self) -> SessionQuery | None:
         """What the find box and the state filter ask for; None (and a notice) if unusable."""
         try:
-            return SessionQuery(self.filter.text(), self.state.currentData())
+            chosen = self.state.currentData()  # Qt hands the str enum back as a plain str
+            return SessionQuery(self.filter.text(), TokenState(chosen) if chosen else None)
         except QueryError as exc:
             self._notice(str(exc))
             return None
@@ -296,11 +303,13 @@ class SessionsPage(QWidget):
             )
         else:
             self.notice.hide()
+        self._show_emptiness()
         self._refresh_detail()
         self._tick()
 
     def _on_changes(self, changes: list[SessionChange]) -> None:
         self.model.apply(changes)
+        self._show_emptiness()
         self._fit_columns_once()
         self._selection_changed()
         self._tick()
@@ -330,7 +339,22 @@ class SessionsPage(QWidget):
         self.model.set_query(query)
         if self._feed is not None:
             self._feed.set_query(query)
+        self._show_emptiness()
         self._selection_changed()
+
+    def _show_emptiness(self) -> None:
+        """An empty table says why: nothing matches the search, or nothing was issued yet."""
+        text = ""
+        if self._mode is not _Mode.NONE and self.model.rowCount() == 0:
+            query = self._query()
+            if query is not None and (query.text or query.state is not None):
+                state = f" in state {query.state.value}" if query.state is not None else ""
+                what = f"“{query.text}”" if query.text else "the state filter"
+                text = f"No token matches {what}{state}." if query.text else f"No token{state}."
+            elif self._mode is _Mode.LIVE:
+                text = "The adapter has issued no token yet: mint one on the Tokens page."
+        self.empty_note.setText(text)
+        self.empty_note.setVisible(bool(text))
 
     def _tick(self) -> None:
         self.model.tick()
@@ -372,6 +396,7 @@ class SessionsPage(QWidget):
             f"{local_time(time.time(), zone=False)[-8:]}."
         )
         self.model.reset([console_row(token) for token in tokens])
+        self._show_emptiness()
         self._fit_columns_once()
         self._selection_changed()
 

@@ -83,7 +83,11 @@ class TagEditor(QWidget):
         text = self.pending_text()
         if not text:
             return True
-        return self._try_add(text)
+        if not self._try_add(text):
+            return False
+        self.input.clear()
+        self.changed.emit()
+        return True
 
     def _on_edited(self, text: str) -> None:
         if text.endswith((",", " ")):
@@ -93,9 +97,7 @@ class TagEditor(QWidget):
             self.changed.emit()
 
     def _commit_input(self) -> None:
-        if self.commit_pending():
-            self.input.clear()
-            self.changed.emit()
+        self.commit_pending()
 
     def _add_suggestion(self, text: str) -> None:
         if self._try_add(text):

@@ -452,9 +452,14 @@ def _claims_text(result: MintResult) -> str:
     if row is None:
         return ""
     state = row.state.value if row.state is not None else "unknown"
-    return (
-        f"token id {short_id(row.token_id)}, state {state}, user {row.user_id}, "
-        f"brokers {', '.join(row.broker_names)}, "
-        f"accounts {accounts_text(row.ctid_trader_account_ids)}, "
-        f"verified {'yes' if row.is_verified else 'no'}"
+    accounts = row.ctid_trader_account_ids
+    return "  ·  ".join(
+        (
+            f"token id {short_id(row.token_id)}",
+            f"state {state}",
+            f"user {row.user_id}",
+            f"brokers {', '.join(row.broker_names)}",
+            accounts_text(accounts) if accounts is None else f"accounts {accounts_text(accounts)}",
+            "verified" if row.is_verified else "not verified",
+        )
     )

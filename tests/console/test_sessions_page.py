@@ -169,6 +169,15 @@ def test_filter_and_state_filter_find_sessions(qtbot: QtBot, controller: Control
     page.filter.clear()
     page.state.setCurrentIndex(page.state.findData(TokenState.REVOKED))
     qtbot.waitUntil(lambda: page.model.rowCount() == 0, timeout=WAIT_MS)
+    qtbot.waitUntil(page.empty_note.isVisible, timeout=WAIT_MS)
+    assert page.empty_note.text() == "No token in state revoked."
+    page.state.setCurrentIndex(0)
+    page.filter.setText("BESTBROKER-EU")
+    qtbot.waitUntil(
+        lambda: page.empty_note.text() == "No token matches “BESTBROKER-EU”.", timeout=WAIT_MS
+    )
+    page.filter.clear()
+    qtbot.waitUntil(lambda: not page.empty_note.isVisible(), timeout=WAIT_MS)
 
 
 def shown_ids(controller: Controller) -> set[str]:

@@ -163,3 +163,16 @@ def test_a_logout_from_the_sessions_page_shows_on_the_logout_page(
         return item is not None and item.text() == "revoked"
 
     qtbot.waitUntil(revoked_there, timeout=WAIT_MS)
+
+
+def test_text_left_in_a_tag_field_is_sent_and_shown_in_the_preview(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    page = controller.tokens
+    page.user_id.setText("14601")
+    page.brokers.input.setText("BESTBROKER")  # typed, Enter not pressed
+    click(qtbot, page.send_button)
+    qtbot.waitUntil(lambda: page.status.text().startswith("HTTP 200"), timeout=WAIT_MS)
+    assert page.brokers.tags() == ["BESTBROKER"]
+    assert page.brokers.input.text() == ""
+    assert '"BESTBROKER"' in page.body_preview.toPlainText()
