@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from adapter_core.embedded import AdapterState, EmbeddedAdapter, EmbeddedAdapterError
 from console.services.activity import ActivityLog
@@ -330,9 +330,12 @@ class Controller(QObject):
             self._demo_clients = self.tasks.spawn(run_demo_clients(adapter.url, secret, count))
 
     async def screenshot(self, path: Path, settle_ms: int) -> int:
-        """Let layout and paint settle, then save the window as a PNG; 0 on success."""
-        await asyncio.sleep(settle_ms / 1000)
-        QApplication.processEvents()
+        """Let layout and paint settle, then save the window as a PNG; 0 on success.
+
+        Never `processEvents()` here: inside a qasync step it runs the step's own zero-delay
+        timer again, re-entering the task, and left tasks unwoken so the exit hung.
+        """
+        await asyncio.sleep(settle_ms / 1000)  # the loop lays out and paints meanwhile
         if not self.window.grab().save(str(path)):
             print(f"tv-adapter-console: cannot write the screenshot {path}")
             return 2
