@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
@@ -48,6 +48,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         refusal.headers.update(exc.headers or {})
         return refusal
     return error("The request could not be handled.", exc.status_code)
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    """The client hung up while sending its request (a tab closed, a console quitting): no
+    error of ours, and nobody is left to read the answer."""
+    log.debug("client disconnected during %s %s", request.method, request.url.path)
+    return Response(status_code=400)
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
@@ -113,6 +120,7 @@ def create_app(
         exception_handlers={
             Refusal: _refusal,
             HTTPException: _http_error,
+            ClientDisconnect: _client_gone,
             Exception: _internal_error,
         },
         lifespan=lifespan,

@@ -439,3 +439,21 @@ def test_a_request_that_outlives_stop_is_cancelled(
     assert adapter.state is AdapterState.STOPPED
     assert "cut off" not in caplog.text  # cancelling the request was enough
     assert_refused(url)
+
+
+def test_a_client_hanging_up_mid_request_is_no_error(
+    adapter: EmbeddedAdapter, secret: str
+) -> None:
+    """A console quitting during a health check, a tab closing mid-order: the adapter logs no
+    error (the logfail fixture fails this test on one) and goes on serving."""
+    url = adapter.start()
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        conn.sendall(
+            b"POST /generate/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + f"Authorization: Bearer {secret}\r\n".encode()
+            + b'Content-Length: 200\r\n\r\n{"userId":'
+        )
+        time.sleep(0.2)
+    time.sleep(0.3)
+    assert httpx.get(f"{url}/openapi.json", timeout=5).status_code == 200
