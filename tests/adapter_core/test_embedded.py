@@ -441,9 +441,7 @@ def test_a_request_that_outlives_stop_is_cancelled(
     assert_refused(url)
 
 
-def test_a_client_hanging_up_mid_request_is_no_error(
-    adapter: EmbeddedAdapter, secret: str
-) -> None:
+def test_a_client_hanging_up_mid_request_is_no_error(adapter: EmbeddedAdapter, secret: str) -> None:
     """A console quitting during a health check, a tab closing mid-order: the adapter logs no
     error (the logfail fixture fails this test on one) and goes on serving."""
     url = adapter.start()
