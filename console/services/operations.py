@@ -10,13 +10,11 @@ File and keyring work runs in an executor, never on the GUI thread.
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from psygnal import Signal
 
@@ -37,9 +35,9 @@ from console.services.recent import RecentError, RecentRequests
 from console.services.redaction import redact_text
 from console.services.session_feed import SessionFeed
 from console.services.session_rows import RowDecodeError, RowSource, SessionRow, decode_row
+from console.services.tasks import off_thread
 from console.services.vault import DEFAULT_LIFETIME, MintedRecord, MintedTokenVault, VaultError
 
-T = TypeVar("T")
 BROKER_ONLY = frozenset({"broker"})
 """What every adapter offers: `/generate/token` and `/logout`."""
 SESSIONS_PATH = "/admin/sessions"
@@ -159,10 +157,6 @@ class AdapterOps:
             self._known.add(value)
         return value
 
-    async def _off_thread(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, functools.partial(call, *args, **kwargs))
-
     async def aclose(self) -> None:
         await self.client.aclose()
 
@@ -257,7 +251,7 @@ class AdapterOps:
         expires_at: float | None,
     ) -> tuple[MintedRecord | None, str | None]:
         try:
-            record = await self._off_thread(
+            record = await off_thread(
                 self._vault.add,
                 self.profile.id,
                 token,
@@ -268,13 +262,13 @@ class AdapterOps:
                 token_id=claims.token_id if claims is not None else None,
                 expires_at=None if expires_at is None else datetime.fromtimestamp(expires_at, UTC),
             )
-            await self._off_thread(self._recent.remember, self.profile.id, request)
+            await off_thread(self._recent.remember, self.profile.id, request)
         except (VaultError, RecentError) as exc:
             return None, str(exc)
         return record, None
 
     async def recent_requests(self) -> list[dict[str, Any]]:
-        requests = await self._off_thread(self._recent.list, self.profile.id)
+        requests = await off_thread(self._recent.list, self.profile.id)
         return [request_body(request) for request in requests]
 
     async def suggestions(self, user_id: int) -> Suggestions | None:
@@ -317,7 +311,7 @@ class AdapterOps:
     async def _logout_one(self, target: LogoutTarget) -> LogoutResult:
         token = target.token
         if token is None and target.record_id is not None:
-            record = await self._off_thread(self._vault.get, target.record_id)
+            record = await off_thread(self._vault.get, target.record_id)
             token = record.token if record is not None else None
         try:
             if token is not None:
@@ -357,15 +351,13 @@ class AdapterOps:
             return
         record_id = target.record_id
         if record_id is None and target.token_id is not None:
-            found = await self._off_thread(
-                self._vault.find_token_id, self.profile.id, target.token_id
-            )
+            found = await off_thread(self._vault.find_token_id, self.profile.id, target.token_id)
             record_id = found.record_id if found is not None else None
         if record_id is None:
             return
         text = "logged out" if result.ok else result.audit_text
         try:
-            await self._off_thread(self._vault.mark_logged_out, record_id, text)
+            await off_thread(self._vault.mark_logged_out, record_id, text)
         except (VaultError, KeyError):
             return
 
@@ -412,7 +404,7 @@ class AdapterOps:
 
     async def minted_tokens(self) -> list[MintedToken]:
         """This profile's minted tokens, each with the state the adapter gives it now."""
-        records = await self._off_thread(self._vault.list, self.profile.id)
+        records = await off_thread(self._vault.list, self.profile.id)
         if not self.running:
             now = time.time()
             return [MintedToken(r, recorded_state(r), StateSource.RECORD, now) for r in records]

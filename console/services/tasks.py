@@ -10,8 +10,9 @@ traceback, by the owner.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 _log = logging.getLogger(__name__)
@@ -64,3 +65,9 @@ class TaskOwner:
         """No new tasks from now on; cancel and wait for the running ones."""
         self.close()
         await self.cancel_all()
+
+
+async def off_thread(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run blocking work (files, the keyring) in the loop's executor, never on the GUI thread."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(None, functools.partial(call, *args, **kwargs))

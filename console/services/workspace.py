@@ -13,7 +13,6 @@ import dataclasses
 import functools
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 from psygnal import Signal
 
@@ -24,9 +23,8 @@ from console.services.profile_secrets import save_profile
 from console.services.profiles import EMBEDDED_PROFILE_ID, ImportReport, Profile, ProfileStore
 from console.services.recent import RecentRequests
 from console.services.secrets import AsyncSecrets, SecretStore, profile_key
+from console.services.tasks import off_thread
 from console.services.vault import MintedTokenVault
-
-T = TypeVar("T")
 
 
 def _constant(value: str | None) -> Callable[[], Awaitable[str | None]]:
@@ -131,13 +129,9 @@ class Workspace:
 
     # Changing profiles
 
-    async def _off_thread(self, call: Any, *args: Any, **kwargs: Any) -> Any:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, functools.partial(call, *args, **kwargs))
-
     async def save_profile(self, profile: Profile, secret: str | None, *, is_new: bool) -> Profile:
         """Save settings and secret (both or neither), then make the profile the active one."""
-        saved: Profile = await self._off_thread(
+        saved: Profile = await off_thread(
             save_profile, self.profiles, self.secret_store, profile, secret, is_new=is_new
         )
         self.profiles_changed.emit()
@@ -169,14 +163,14 @@ class Workspace:
         return await self._secret_of(profile_id)
 
     async def duplicate_profile(self, profile_id: str) -> Profile:
-        copy: Profile = await self._off_thread(self.profiles.duplicate, profile_id)
+        copy: Profile = await off_thread(self.profiles.duplicate, profile_id)
         self.profiles_changed.emit()
         self.set_active(copy.id)
         return copy
 
     async def remove_profile(self, profile_id: str) -> None:
         """Remove a profile and its secret (both or neither); the Embedded one becomes active."""
-        await self._off_thread(self.profiles.remove, profile_id, self.secret_store)
+        await off_thread(self.profiles.remove, profile_id, self.secret_store)
         retired = self._ops.pop(profile_id, None)
         if retired is not None:
             await retired.aclose()
@@ -187,13 +181,13 @@ class Workspace:
 
     async def import_profiles(self, path: Path) -> ImportReport:
         """Add the profiles of an exported file (never a secret); the report says what."""
-        report: ImportReport = await self._off_thread(self.profiles.import_, path)
+        report: ImportReport = await off_thread(self.profiles.import_, path)
         self.profiles_changed.emit()
         return report
 
     async def export_profiles(self, path: Path) -> int:
         """Write the remote profiles, never a secret; returns how many."""
-        count: int = await self._off_thread(self.profiles.export, path)
+        count: int = await off_thread(self.profiles.export, path)
         return count
 
     def profiles_imported(self) -> None:
