@@ -11,8 +11,8 @@ import functools
 import json
 import ssl
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -128,6 +128,9 @@ class RawExchange:
     """The console's own polling (health, live refreshes, probes), not an operator's action."""
     expected_statuses: frozenset[int] = frozenset()
     """Answers that are the point of a probe (Test connection's 400), not failures."""
+    url: str = ""
+    """The full URL asked, for reports that must name the environment."""
+    response_headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +143,7 @@ class Answer:
     errmsg: str | None
     duration_ms: float
     raw: str
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,26 +204,46 @@ class AdapterClient:
         params: dict[str, str] | None = None,
         background: bool = False,
         expected: frozenset[int] = frozenset(),
+        headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
     ) -> Answer:
-        """One exchange, reported to `on_exchange`; `background` and `expected` label it there."""
-        headers = {"Authorization": f"Bearer {bearer}"} if bearer is not None else {}
-        report = functools.partial(self._report, background=background, expected=expected)
-        content = b"" if json_body is None else json.dumps(json_body).encode()
+        """One exchange, reported to `on_exchange`; `background` and `expected` label it there.
+
+        `headers` and `content` (a raw body, instead of `json_body`) let a conformance run
+        send what a well-behaved caller never would: no credential, a foreign Origin, bad JSON.
+        """
+        sent = {"Authorization": f"Bearer {bearer}"} if bearer is not None else {}
         if json_body is not None:
-            headers["Content-Type"] = "application/json"
+            content = json.dumps(json_body).encode()
+            sent["Content-Type"] = "application/json"
+        sent.update(headers or {})
+        content = content or b""
+        report = functools.partial(self._report, background=background, expected=expected)
+        url = f"{self.settings.base_url}{_with_query(path, params)}"
         started = time.perf_counter()
         try:
             response = await self._http.request(
-                method, path, content=content or None, headers=headers, params=params
+                method, path, content=content or None, headers=sent, params=params
             )
         except httpx.HTTPError as exc:
             message = _describe_failure(exc, self.settings.base_url)
-            report(method, _with_query(path, params), headers, content, None, "", started, message)
+            report(method, _with_query(path, params), sent, content, None, "", started, message, url=url)
             raise AdapterUnavailable(message) from exc
         text = response.text
         path = _with_query(path, params)
-        report(method, path, headers, content, response.status_code, text, started, None)
-        return self._answer(response.status_code, text, started)
+        report(
+            method,
+            path,
+            sent,
+            content,
+            response.status_code,
+            text,
+            started,
+            None,
+            url=url,
+            response_headers=dict(response.headers),
+        )
+        return self._answer(response.status_code, text, started, response.headers)
 
     def _report(
         self,
@@ -234,6 +258,8 @@ class AdapterClient:
         *,
         background: bool = False,
         expected: frozenset[int] = frozenset(),
+        url: str = "",
+        response_headers: dict[str, str] | None = None,
     ) -> None:
         self._on_exchange(
             RawExchange(
@@ -247,11 +273,15 @@ class AdapterClient:
                 error=error,
                 background=background,
                 expected_statuses=expected,
+                url=url,
+                response_headers=response_headers or {},
             )
         )
 
     @staticmethod
-    def _answer(status: int, text: str, started: float) -> Answer:
+    def _answer(
+        status: int, text: str, started: float, headers: Mapping[str, str] | None = None
+    ) -> Answer:
         duration = (time.perf_counter() - started) * 1000
         try:
             body = json.loads(text)
@@ -265,10 +295,11 @@ class AdapterClient:
                 f"The adapter answered HTTP {status} without the expected JSON envelope.",
                 duration,
                 text,
+                headers or {},
             )
         is_ok = body["s"] == "ok"
         errmsg = None if is_ok else str(body.get("errmsg") or f"HTTP {status}")
-        return Answer(status, is_ok, body.get("d"), errmsg, duration, text)
+        return Answer(status, is_ok, body.get("d"), errmsg, duration, text, headers or {})
 
     async def stream_events(
         self,

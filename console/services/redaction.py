@@ -46,7 +46,7 @@ SENSITIVE_KEYS = frozenset(
 )
 """JSON keys (compared lower-case, without '_' and '-') whose string values are masked."""
 
-_TOKEN_LIKE = re.compile(
+TOKEN_LIKE = re.compile(
     rf"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{{{TOKEN_LIKE_MIN_LENGTH},}}(?![A-Za-z0-9_-])"
 )
 _URL_USERINFO = re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+@")
@@ -68,7 +68,7 @@ def mask(value: str) -> str:
     return f"{value[:MASK_SHOWN]}…{value[-MASK_SHOWN:]}"
 
 
-def _spellings(secret: str) -> set[str]:
+def spellings(secret: str) -> set[str]:
     """The ways a secret appears in a body or URL: as is, JSON-escaped, percent-encoded."""
     return {secret, json.dumps(secret)[1:-1], quote(secret, safe=""), quote_plus(secret)}
 
@@ -76,7 +76,7 @@ def _spellings(secret: str) -> set[str]:
 def mask_token_like(text: str) -> str:
     """Mask base64url-looking runs of TOKEN_LIKE_MIN_LENGTH+ characters and URL passwords."""
     text = _URL_USERINFO.sub(f"{REDACTED}@", text)
-    return _TOKEN_LIKE.sub(lambda match: mask(match.group()), text)
+    return TOKEN_LIKE.sub(lambda match: mask(match.group()), text)
 
 
 def redact_text(text: str, secrets: Iterable[str], *, heuristic: bool = True) -> str:
@@ -89,7 +89,7 @@ def redact_text(text: str, secrets: Iterable[str], *, heuristic: bool = True) ->
     masks: dict[str, str] = {}
     for secret in secrets:
         if secret:
-            for spelling in _spellings(secret):
+            for spelling in spellings(secret):
                 masks.setdefault(spelling, mask(secret))
     if masks and text:
         alternatives = sorted(masks, key=len, reverse=True)
