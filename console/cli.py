@@ -102,7 +102,7 @@ def _add(args: argparse.Namespace) -> None:
     if args.insecure:
         tls = "insecure"
     elif args.ca is not None:
-        tls, ca_file = "ca", _checked_ca_file(args.ca)
+        tls, ca_file = "ca", checked_ca_file(args.ca)
     store = _loaded_store()
     profile = Profile.create(
         args.name,
@@ -119,7 +119,7 @@ def _add(args: argparse.Namespace) -> None:
         store.add(profile)
         print(f"Added profile {profile.name!r} ({profile.base_url}); no secret stored.")
         return
-    secret = _read_secret()
+    secret = read_secret()
     secrets = _persistent_store(f"the secret cannot be kept, so {profile.name!r} was not added")
     save_profile(store, secrets, profile, secret, is_new=True)
     print(
@@ -190,7 +190,7 @@ def _persistent_store(consequence: str) -> SecretStore:
     return secrets
 
 
-def _checked_ca_file(value: str) -> str:
+def checked_ca_file(value: str) -> str:
     """An absolute path to a file Python's TLS stack accepts as CA certificates."""
     path = Path(value).expanduser()
     if not path.is_file():
@@ -202,7 +202,7 @@ def _checked_ca_file(value: str) -> str:
     return str(path.resolve())
 
 
-def _read_secret() -> str:
+def read_secret() -> str:
     """The secret from stdin (a prompt without echo on a terminal), minus one trailing newline."""
     stream = sys.stdin
     if stream is None:

@@ -18,6 +18,10 @@ def main() -> int:
         from console.cli import profile_main
 
         return profile_main(argv[1:])
+    if argv[:1] == ["verify"]:
+        from console.verify.cli import verify_main
+
+        return verify_main(argv[1:])
     from console.app import run_gui
 
     return run_gui(argv)

@@ -227,7 +227,17 @@ class AdapterClient:
             )
         except httpx.HTTPError as exc:
             message = _describe_failure(exc, self.settings.base_url)
-            report(method, _with_query(path, params), sent, content, None, "", started, message, url=url)
+            report(
+                method,
+                _with_query(path, params),
+                sent,
+                content,
+                None,
+                "",
+                started,
+                message,
+                url=url,
+            )
             raise AdapterUnavailable(message) from exc
         text = response.text
         path = _with_query(path, params)

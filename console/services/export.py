@@ -64,6 +64,11 @@ def write_json(path: Path, document: object) -> None:
     _write(path, json.dumps(document, ensure_ascii=False, indent=2).encode() + b"\n")
 
 
+def write_text(path: Path, text: str) -> None:
+    """Write a report (HTML, XML) as UTF-8 (atomic, mode 0600)."""
+    _write(path, text.encode())
+
+
 def _write(path: Path, content: bytes) -> None:
     try:
         write_private_file(path, content)

@@ -41,7 +41,8 @@ class Run:
     ) -> None:
         self.target = target
         self.options = options
-        self.checks = selected(self._suites(), options.only)
+        self.suites = self._suites()
+        self.checks = selected(self.suites, options.only)
         self._on_started = on_started
         self._on_result = on_result
         self._cancelled = False
@@ -74,7 +75,7 @@ class Run:
             checks=[],
             profile=self.target.profile,
             identity=self.options.identity.to_json(),
-            suites=list(self._suites()),
+            suites=list(self.suites),
         )
         ctx = RunContext(client, self.target, self.options, recorder, lambda: self._cancelled)
         try:
