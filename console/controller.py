@@ -42,6 +42,7 @@ from console.views.main_window import MainWindow
 from console.views.profile_dialog import ProfileDialog
 from console.views.sessions_page import SessionsPage
 from console.views.tokens_page import TokensPage
+from console.views.verify_page import VerifyPage
 
 EMBEDDED_START_TIMEOUT = 20.0
 MESSAGE_MS = 15_000
@@ -68,10 +69,12 @@ class Controller(QObject):
         self.logout = LogoutPage(self.workspace)
         self.activity = ActivityPage(activity)
         self.sessions = SessionsPage(self.workspace)
+        self.verify = VerifyPage(self.workspace)
         pages: dict[str, QWidget] = {
             "tokens": self.tokens,
             "logout": self.logout,
             "sessions": self.sessions,
+            "verify": self.verify,
             "activity": self.activity,
         }
         self.window = MainWindow(pages, settings)
@@ -138,7 +141,7 @@ class Controller(QObject):
         self.edit_action.setEnabled(remote)
         self.duplicate_action.setEnabled(remote)
         self.remove_action.setEnabled(remote)
-        for page in (self.tokens, self.logout, self.sessions):
+        for page in (self.tokens, self.logout, self.sessions, self.verify):
             page.show_ops(ops)
         self.health.start()
 
@@ -313,7 +316,7 @@ class Controller(QObject):
 
     def _window_closed(self) -> None:
         """Nothing may update the window once it is closed: its tasks and polling stop now."""
-        pages = (self.tokens, self.logout, self.sessions, self.activity)
+        pages = (self.tokens, self.logout, self.sessions, self.verify, self.activity)
         for owner in (*(page.tasks for page in pages), self.tasks):
             owner.close()
         self.health.tasks.close()
@@ -343,7 +346,7 @@ class Controller(QObject):
 
     async def shutdown(self) -> None:
         """Each owner cancels its own tasks; then clients close and the embedded adapter stops."""
-        for page in (self.tokens, self.logout, self.sessions, self.activity):
+        for page in (self.tokens, self.logout, self.sessions, self.verify, self.activity):
             await page.tasks.aclose()
         await self.health.aclose()
         await self.tasks.aclose()

@@ -43,8 +43,8 @@ class Run:
         self.options = options
         self.suites = self._suites()
         self.checks = selected(self.suites, options.only)
-        self._on_started = on_started
-        self._on_result = on_result
+        self.on_started = on_started
+        self.on_result = on_result
         self._cancelled = False
         self.masker = Masker([target.secret])
 
@@ -111,8 +111,8 @@ class Run:
         return str(version) if version else None
 
     async def _one(self, ctx: RunContext, check: Check, report: RunReport) -> None:
-        if self._on_started is not None:
-            self._on_started(check)
+        if self.on_started is not None:
+            self.on_started(check)
         ctx.recorder.begin()
         started = time.perf_counter()
         details: dict[str, object] = {}
@@ -153,8 +153,8 @@ class Run:
             details=dict(details or {}),
         )
         report.checks.append(result)
-        if self._on_result is not None:
-            self._on_result(result)
+        if self.on_result is not None:
+            self.on_result(result)
 
     async def _log_out_all(self, ctx: RunContext, report: RunReport) -> None:
         """Log out every token the run minted and has not logged out; list the failures."""

@@ -40,11 +40,12 @@ from console.logs import log_dir
 from console.paths import ensure_dir
 from console.services.profiles import Profile
 
-PAGES = ("tokens", "logout", "sessions", "activity")
+PAGES = ("tokens", "logout", "sessions", "verify", "activity")
 PAGE_TITLES = {
     "tokens": "Tokens",
     "logout": "Logout",
     "sessions": "Sessions",
+    "verify": "Verify",
     "activity": "Activity",
 }
 BANNER_STYLE = (
