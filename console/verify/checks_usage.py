@@ -93,6 +93,8 @@ async def latency_polling(ctx: RunContext) -> Outcome:
                 path, params = await ctx.account_path(name), {}
             loops.append(_poll(ctx, path, params, timings[name], started))
     await asyncio.gather(*loops)
+    if ctx.cancelled():
+        raise Skip("not completed: the run was cancelled while polling")
     figures = {name: timing.figures() for name, timing in timings.items()}
     details: dict[str, Any] = {
         "tabs": ctx.options.latency_tabs,

@@ -94,6 +94,8 @@ class Run:
                     )
                     continue
                 await self._one(ctx, check, report)
+            if self._cancelled:
+                report.aborted = CANCELLED
             await self._log_out_all(ctx, report)
         finally:
             report.finished = _now()

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QSpinBox,
     QSplitter,
     QTreeWidget,
     QTreeWidgetItem,
@@ -39,7 +40,7 @@ from console.services.operations import AdapterOps, profile_settings
 from console.services.tasks import TaskOwner, off_thread
 from console.services.workspace import Workspace
 from console.verify.catalogue import DEFAULT_SUITES, SUITE_TITLES, SUITES, Check
-from console.verify.context import Identity, RunOptions, Target
+from console.verify.context import LATENCY_SECONDS, LATENCY_TABS, Identity, RunOptions, Target
 from console.verify.history import HistoryError, RunHistory, compare
 from console.verify.identities import IdentityError, IdentityStore, identity_from_body
 from console.verify.model import FAILING, STATUS_ORDER, CheckResult, RunReport, Status
@@ -113,6 +114,23 @@ class VerifyPage(QWidget):
             suites_layout.addWidget(box)
         self.suite_boxes["trading"].setToolTip(
             "Places a limit order far from the market and cancels it, on a demo account only"
+        )
+        self.latency_tabs = QSpinBox(suites_box)
+        self.latency_tabs.setRange(1, 50)
+        self.latency_tabs.setValue(LATENCY_TABS)
+        self.latency_tabs.setSuffix(" tabs")
+        self.latency_seconds = QSpinBox(suites_box)
+        self.latency_seconds.setRange(1, 120)
+        self.latency_seconds.setValue(int(LATENCY_SECONDS))
+        self.latency_seconds.setSuffix(" s")
+        latency = QHBoxLayout()
+        latency.addWidget(QLabel("Polling:", suites_box))
+        latency.addWidget(self.latency_tabs)
+        latency.addWidget(QLabel("for", suites_box))
+        latency.addWidget(self.latency_seconds)
+        latency.addStretch(1)
+        suites_layout.insertLayout(
+            suites_layout.indexOf(self.suite_boxes["performance"]) + 1, latency
         )
 
         identity_box = QGroupBox("Test identity (who the run mints tokens for)", self)
@@ -344,7 +362,14 @@ class VerifyPage(QWidget):
             profile.production,
         )
         trading = self.suite_boxes["trading"].isChecked() and not profile.production
-        options = RunOptions(suites, identity, allow_trading=trading, only=only)
+        options = RunOptions(
+            suites,
+            identity,
+            allow_trading=trading,
+            latency_tabs=self.latency_tabs.value(),
+            latency_seconds=float(self.latency_seconds.value()),
+            only=only,
+        )
         run = Run(target, options)
         run.on_started = self._follow_started(run)
         run.on_result = self._follow_result(run)
@@ -407,6 +432,7 @@ class VerifyPage(QWidget):
         self.summary.setText(f"Running {len(run.checks)} checks against {run.target.base_url}…")
         self.comparison.setText("")
         self._set_running(True)
+        self.tree.setFocus()
 
     def _set_running(self, running: bool) -> None:
         self.run_button.setEnabled(not running)
@@ -416,7 +442,15 @@ class VerifyPage(QWidget):
         self.export_button.setEnabled(not running and shown is not None)
         failed = shown is not None and any(c.status in FAILING for c in shown.checks)
         self.rerun_button.setEnabled(not running and failed)
-        editors = (self.user_id, self.brokers, self.accounts, self.verified, self.reset_identity)
+        editors = (
+            self.user_id,
+            self.brokers,
+            self.accounts,
+            self.verified,
+            self.reset_identity,
+            self.latency_tabs,
+            self.latency_seconds,
+        )
         for box in (*self.suite_boxes.values(), *editors):
             box.setEnabled(not running)
         if not running:

@@ -1,0 +1,205 @@
+"""The Verify page driven offscreen against real adapters on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QMessageBox
+from pytestqt.qtbot import QtBot
+
+from console.controller import Controller
+from console.services.profiles import Profile
+from console.verify.history import RunHistory
+from console.verify.runner import CANCELLED
+from console.views.verify_page import STATUS, VerifyPage
+from tests.support.broker_only import BrokerOnlyAdapter
+from tests.support.console_driver import WAIT_MS, build, click, run
+
+RUN_MS = 60_000
+
+
+@pytest.fixture
+def controller(qtbot: QtBot, qloop: object, console_home: Path) -> Iterator[Controller]:
+    built = build(console_home)
+    qtbot.addWidget(built.window)
+    built.window.show()
+    run(qtbot, built.start_embedded())
+    built.window.show_page("verify")
+    yield built
+    run(qtbot, built.shutdown())
+
+
+def quick(page: VerifyPage, *, performance: bool = False) -> None:
+    """Only the suites a test needs, polling briefly."""
+    page.suite_boxes["performance"].setChecked(performance)
+    page.latency_tabs.setValue(2)
+    page.latency_seconds.setValue(1)
+
+
+def run_and_wait(qtbot: QtBot, page: VerifyPage, runs_before: int) -> None:
+    click(qtbot, page.run_button)
+    qtbot.waitUntil(lambda: not page.run_button.isEnabled(), timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: page.run_button.isEnabled() and page.history_choice.count() == runs_before + 1,
+        timeout=RUN_MS,
+    )
+
+
+def statuses(page: VerifyPage) -> dict[str, str]:
+    return {check_id: item.text(STATUS) for check_id, item in page._items.items()}
+
+
+def add_profile(controller: Controller, url: str, secret: str, **options: bool) -> Profile:
+    workspace = controller.workspace
+    profile = workspace.profiles.add(Profile.create("Other", url, **options))
+    workspace.secret_store.set(profile.secret_key, secret)
+    workspace.profiles_imported()
+    workspace.set_active(profile.id)
+    return profile
+
+
+def test_a_run_paints_every_check_keeps_the_run_and_masks_what_it_shows(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    page = controller.verify
+    quick(page, performance=True)
+    run_and_wait(qtbot, page, 0)
+    shown = statuses(page)
+    assert "latency.polling" in shown
+    assert set(shown.values()) == {"passed", "skipped"}, shown
+    assert shown["tls.certificate"] == "skipped"
+    assert page.summary.text().startswith("PASSED")
+    assert "No earlier run" in page.comparison.text()
+    page.tree.setCurrentItem(page._items["mint.seed-example"])
+    assert "PASSED" in page.detail.verdict.text()
+    assert page.detail.exchanges.count() == 1
+    text = page.detail.exchange.toPlainText()
+    assert "Bearer ‹broker secret›" in text
+    secret = controller._embedded_secret
+    assert secret
+    assert secret not in text
+    click(qtbot, page.detail.copy_curl)
+    copied = QGuiApplication.clipboard().text()
+    assert copied.startswith("curl -X POST")
+    assert secret not in copied
+    page.tree.setCurrentItem(page._items["latency.polling"])
+    assert page.detail._chart is not None
+    assert page.detail._chart.isVisible()
+
+    run_and_wait(qtbot, page, 1)
+    assert page.comparison.text() == "Same results as the previous run."
+    kept = RunHistory().runs("embedded")
+    assert len(kept) == 2
+    assert secret not in json.dumps([report.to_json() for report in kept])
+
+
+def test_failed_checks_can_be_rerun_alone(qtbot: QtBot, controller: Controller) -> None:
+    page = controller.verify
+    with BrokerOnlyAdapter() as plain:
+        add_profile(controller, plain.url, "not-the-secret-of-this-adapter")
+        qtbot.waitUntil(lambda: "Other" in page.target.text(), timeout=WAIT_MS)
+        quick(page)
+        run_and_wait(qtbot, page, 0)
+        shown = statuses(page)
+        assert shown["mint.seed-example"] == "failed"
+        assert shown["mint.wrong-secret"] == "passed"
+        assert page.rerun_button.isEnabled()
+        failing = {check for check, status in shown.items() if status in ("failed", "error")}
+        click(qtbot, page.rerun_button)
+        qtbot.waitUntil(lambda: page.history_choice.count() == 2, timeout=RUN_MS)
+        assert set(page._items) == failing
+        assert "Since the previous run" in page.comparison.text()
+        assert "removed" in page.comparison.text()
+
+
+def test_a_profile_switch_cancels_the_run_and_its_tokens_are_still_logged_out(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    page = controller.verify
+    quick(page, performance=True)
+    page.latency_seconds.setValue(5)
+    click(qtbot, page.run_button)
+
+    def polling() -> bool:
+        item = page._items.get("latency.polling")
+        return item is not None and item.text(STATUS) == "running…"
+
+    qtbot.waitUntil(polling, timeout=RUN_MS)
+    with BrokerOnlyAdapter() as plain:
+        add_profile(controller, plain.url, plain.secret)
+        assert page.tree.topLevelItemCount() == 0
+        assert page.run_button.isEnabled()
+
+        def kept() -> bool:
+            return bool(RunHistory().runs("embedded"))
+
+        qtbot.waitUntil(kept, timeout=RUN_MS)
+        [report] = RunHistory().runs("embedded")
+        assert report.aborted == CANCELLED
+        assert report.not_logged_out == []
+        assert page.history_choice.count() == 0  # the other profile's run is not shown here
+
+
+def test_production_profiles_ask_first_and_never_trade(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    page = controller.verify
+    with BrokerOnlyAdapter() as plain:
+        add_profile(controller, plain.url, plain.secret, production=True)
+        qtbot.waitUntil(lambda: "PRODUCTION" in page.target.text(), timeout=WAIT_MS)
+        assert not page.suite_boxes["trading"].isEnabled()
+        click(qtbot, page.run_button)
+
+        def box() -> QMessageBox | None:
+            found = page.findChild(QMessageBox, "confirmation")
+            return found if isinstance(found, QMessageBox) and found.isVisible() else None
+
+        qtbot.waitUntil(lambda: box() is not None, timeout=WAIT_MS)
+        dialog = box()
+        assert dialog is not None
+        assert "production" in dialog.windowTitle()
+        dialog.reject()
+        qtbot.wait(200)
+        assert plain.issued == 0
+        assert page.tree.topLevelItemCount() == 0
+
+
+def test_an_invalid_identity_is_refused_before_anything_is_sent(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    page = controller.verify
+    qtbot.waitUntil(lambda: page.user_id.text() == "14601", timeout=WAIT_MS)  # identity loaded
+    page.user_id.setText("fourteen")
+    click(qtbot, page.run_button)
+    qtbot.waitUntil(lambda: "not a valid" in page.summary.text(), timeout=WAIT_MS)
+    assert "userId" in page.summary.text()
+    assert page.tree.topLevelItemCount() == 0
+
+
+def test_the_shown_run_exports_without_secrets(
+    qtbot: QtBot, controller: Controller, tmp_path: Path
+) -> None:
+    page = controller.verify
+    quick(page)
+    page.suite_boxes["tradingview"].setChecked(False)
+    run_and_wait(qtbot, page, 0)
+    secret = controller._embedded_secret
+    assert secret
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for name_filter, name in (
+        ("HTML report (*.html)", "report"),
+        ("JSON report (*.json)", "report"),
+        ("JUnit XML (*.xml)", "report"),
+    ):
+        run(qtbot, page.export_to(exports / name, name_filter))
+    written = sorted(path.name for path in exports.iterdir())
+    assert written == ["report.html", "report.json", "report.xml"]
+    for path in exports.iterdir():
+        assert secret not in path.read_text()
+    assert "Saved the report" in page.comparison.text()
+    assert json.loads((exports / "report.json").read_text())["summary"]["failed"] == 0
