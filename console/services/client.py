@@ -184,9 +184,18 @@ class AdapterClient:
     ) -> None:
         self.settings = settings
         self._on_exchange = on_exchange
+        self._tls_problem: str | None = None
+        verify: bool | ssl.SSLContext = True
+        if isinstance(settings.verify, str):
+            try:
+                verify = ssl.create_default_context(cafile=settings.verify)
+            except (OSError, ssl.SSLError, ValueError) as exc:
+                self._tls_problem = f"The CA file {settings.verify} cannot be used: {exc}."
+        else:
+            verify = settings.verify
         self._http = httpx.AsyncClient(
             base_url=settings.base_url,
-            verify=settings.verify,
+            verify=verify,
             timeout=settings.timeout,
             headers={"User-Agent": "tv-adapter-console"},
         )
@@ -221,6 +230,19 @@ class AdapterClient:
         report = functools.partial(self._report, background=background, expected=expected)
         url = f"{self.settings.base_url}{_with_query(path, params)}"
         started = time.perf_counter()
+        if self._tls_problem is not None:
+            report(
+                method,
+                _with_query(path, params),
+                sent,
+                content,
+                None,
+                "",
+                started,
+                self._tls_problem,
+                url=url,
+            )
+            raise AdapterUnavailable(self._tls_problem)
         try:
             response = await self._http.request(
                 method, path, content=content or None, headers=sent, params=params
@@ -334,6 +356,9 @@ class AdapterClient:
         started = time.perf_counter()
         report = functools.partial(self._report, "GET", EVENTS_PATH, headers, b"", background=True)
         opened = False
+        if self._tls_problem is not None:
+            report(None, "", started, self._tls_problem)
+            raise AdapterUnavailable(self._tls_problem)
         try:
             async with aconnect_sse(
                 self._http, "GET", EVENTS_PATH, headers=headers, timeout=timeout
