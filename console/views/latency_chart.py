@@ -28,11 +28,11 @@ class LatencyChart(QWidget):
         pyqtgraph.setConfigOptions(antialias=True, foreground="#333333", background="w")
         self.plot = pyqtgraph.PlotWidget(self)
         self.plot.setObjectName("latencyPlot")
-        self.plot.setLabel("bottom", "seconds since the start")
-        self.plot.setLabel("left", "response time (ms)")
+        self.plot.setLabel("bottom", "s since the start")
+        self.plot.setLabel("left", "ms")
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setMinimumHeight(140)
-        self.legend = self.plot.addLegend(offset=(-10, 10))
+        self.legend = self.plot.addLegend(offset=(-4, 4), colCount=2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
@@ -48,7 +48,7 @@ class LatencyChart(QWidget):
             if samples:
                 xs = [float(t) for t, _ in samples]
                 ys = [float(ms) for _, ms in samples]
-                label = f"{name} (p99 {figures['p99']:.0f} ms)"
+                label = f"{name} p99 {figures['p99']:.0f}"
                 self.plot.plot(
                     xs,
                     ys,

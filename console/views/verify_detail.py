@@ -141,6 +141,8 @@ class CheckDetail(QWidget):
             self._chart = LatencyChart(self)
             self.split.insertWidget(0, self._chart)
             self.split.setStretchFactor(0, 3)
+            total = sum(self.split.sizes())
+            self.split.setSizes([total * 5 // 10, total * 2 // 10, total * 3 // 10])
         assert isinstance(self._chart, LatencyChart)
         self._chart.show_figures(result.details)
         self._chart.show()
