@@ -8,6 +8,8 @@ exception → error (inconclusive: the network or the run failed, not the adapte
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -22,6 +24,8 @@ from console.verify.model import CheckResult, RunReport, Status
 log = logging.getLogger(__name__)
 
 CANCELLED = "the run was cancelled"
+CLEAN_UP_SECONDS = 3.0
+"""When the run's task is cancelled (the console quits), how long its logouts may take."""
 
 
 def _now() -> str:
@@ -97,6 +101,11 @@ class Run:
             if self._cancelled:
                 report.aborted = CANCELLED
             await self._log_out_all(ctx, report)
+        except asyncio.CancelledError:
+            report.aborted = CANCELLED
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._log_out_all(ctx, report), CLEAN_UP_SECONDS)
+            raise
         finally:
             report.finished = _now()
             await client.aclose()

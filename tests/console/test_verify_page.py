@@ -203,3 +203,22 @@ def test_the_shown_run_exports_without_secrets(
         assert secret not in path.read_text()
     assert "Saved the report" in page.comparison.text()
     assert json.loads((exports / "report.json").read_text())["summary"]["failed"] == 0
+
+
+def test_quitting_mid_run_still_logs_the_run_s_tokens_out(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    page = controller.verify
+    quick(page, performance=True)
+    page.latency_seconds.setValue(30)
+    click(qtbot, page.run_button)
+
+    def polling() -> bool:
+        item = page._items.get("latency.polling")
+        return item is not None and item.text(STATUS) == "running…"
+
+    qtbot.waitUntil(polling, timeout=RUN_MS)
+    ops = controller.workspace.active
+    assert run(qtbot, ops.user_sessions(14601))  # the run's token is live while it polls
+    run(qtbot, page.tasks.aclose())  # what quitting does to the page's tasks
+    assert run(qtbot, ops.user_sessions(14601)) == []
