@@ -53,9 +53,11 @@ def statuses(page: VerifyPage) -> dict[str, str]:
     return {check_id: item.text(STATUS) for check_id, item in page._items.items()}
 
 
-def add_profile(controller: Controller, url: str, secret: str, **options: bool) -> Profile:
+def add_profile(
+    controller: Controller, url: str, secret: str, *, production: bool = False
+) -> Profile:
     workspace = controller.workspace
-    profile = workspace.profiles.add(Profile.create("Other", url, **options))
+    profile = workspace.profiles.add(Profile.create("Other", url, production=production))
     workspace.secret_store.set(profile.secret_key, secret)
     workspace.profiles_imported()
     workspace.set_active(profile.id)
