@@ -62,7 +62,10 @@ async def config_schema(ctx: RunContext) -> Outcome:
 
 
 async def accounts_schema(ctx: RunContext) -> Outcome:
-    return _judge(await ctx.tradingview(), schema.ACCOUNT, "/accounts")
+    await ctx.tradingview()
+    # Asked again rather than judged from the cached answer, so the check records the
+    # exchange it judges (a failure shows the answer that failed it).
+    return _judge(await ctx.tv_get("/accounts"), schema.ACCOUNT, "/accounts")
 
 
 def _account_endpoint(endpoint: str, shape: schema.Shape, *, is_list: bool = True) -> Any:

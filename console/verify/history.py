@@ -74,8 +74,11 @@ class RunHistory:
         try:
             folder = ensure_dir(self._folder(profile_id))
             stamp = re.sub(r"[^0-9T]", "", report.started)
-            existing = sorted(folder.glob("*.json"))
-            path = folder / f"{stamp}-{len(existing):04d}.json"
+            # Numbered after this second's highest: numbering by the count of files would
+            # reuse a name once pruning holds the count at KEEP_RUNS, overwriting a kept run.
+            taken = [kept.stem.rpartition("-")[2] for kept in folder.glob(f"{stamp}-*.json")]
+            index = max((int(n) for n in taken if n.isdigit()), default=-1) + 1
+            path = folder / f"{stamp}-{index:04d}.json"
             write_private_file(path, json.dumps(report.to_json(), ensure_ascii=False).encode())
             for old in sorted(folder.glob("*.json"))[:-KEEP_RUNS]:
                 old.unlink(missing_ok=True)
