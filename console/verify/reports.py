@@ -260,6 +260,16 @@ def html_report(report: RunReport) -> str:
     for suite in suites:
         checks = "".join(_check_html(c) for c in report.checks if c.suite == suite)
         sections.append(f"<h2>{_e(SUITE_TITLES.get(suite, suite))}</h2>{checks}")
+    failing = [c for c in report.checks if c.status in (Status.FAILED, Status.ERROR)]
+    attention = ""
+    if failing:
+        rows = "".join(
+            f'<tr><td>{_badge(c.status)}</td><td class="id" style="white-space:nowrap">'
+            f'<a href="#{_e(c.id)}">{_e(c.id)}</a></td>'
+            f"<td>{_e(c.actual)}</td></tr>"
+            for c in failing
+        )
+        attention = f"<h2>Needs attention</h2><table>{rows}</table>"
     verdict = "FAILED" if report.failed else "PASSED"
     return (
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
@@ -270,7 +280,7 @@ def html_report(report: RunReport) -> str:
         f'<table class="env">{env_rows}</table>'
         "<h2>Summary per suite</h2><table><tr><th>Suite</th>"
         + "".join(f"<th>{_e(status)}</th>" for status in STATUS_ORDER)
-        + f"</tr>{suite_rows}</table>{''.join(sections)}"
+        + f"</tr>{suite_rows}</table>{attention}{''.join(sections)}"
         '<p class="muted">Secrets and tokens are masked: a token is shown by the first 8 hex '
         "digits of its SHA-256. Made by tv-adapter-console verify.</p></body></html>\n"
     )
