@@ -25,7 +25,7 @@ from console.verify.catalogue import DEFAULT_SUITES, catalogue
 from console.verify.cli import verify_main
 from tests.support.adapter_process import AdapterProcess
 from tests.support.defective_adapter import DefectiveAdapter
-from tests.support.keyring_env import subprocess_env
+from tests.support.keyring_env import secret_service_keyring, subprocess_env
 
 REPO = Path(__file__).resolve().parents[2]
 NO_KEYRING = "keyring.backends.fail.Keyring"
@@ -272,3 +272,89 @@ def test_a_failing_check_exits_1(tmp_path: Path) -> None:
     for text in (done.stdout, done.stderr, junit.read_text("utf-8")):
         assert adapter.secret not in text
         assert not [token for token in issued if token in text]
+
+
+def test_the_trading_suite_runs_only_when_allowed_and_passes_on_a_demo_account(
+    demo: AdapterProcess, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    refused = verify(home, "--url", demo.url, "--secret-stdin", "--suite", "trading", secret="x")
+    assert refused.returncode == 2
+    assert "--allow-trading" in refused.stderr
+    done = verify(
+        home,
+        "--url",
+        demo.url,
+        "--secret-stdin",
+        "--suite",
+        "trading",
+        "--allow-trading",
+        secret=demo.broker_secret,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    [line] = [line for line in done.stdout.splitlines() if "trading.limit-order" in line]
+    assert line.startswith("PASSED")
+
+
+def profile_cli(home: Path, *argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """`tv-adapter-console profile ARGV...` on the test's Secret Service."""
+    return subprocess.run(
+        [sys.executable, "-m", "console.main", "profile", *argv],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=REPO,
+        env=subprocess_env(str(home)),
+    )
+
+
+def verify_profile(home: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", COMMAND, *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=REPO,
+        env=subprocess_env(str(home)),
+    )
+
+
+@pytest.mark.keyring
+def test_a_profile_run_takes_its_secret_from_the_keyring_and_is_kept_in_its_history(
+    demo: AdapterProcess, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    with secret_service_keyring():
+        added = profile_cli(
+            home, "add", "Demo", "--url", demo.url, "--secret-stdin", stdin=demo.broker_secret
+        )
+        assert added.returncode == 0, added.stderr
+        done = verify_profile(home, "--profile", "demo", "--suite", "broker")
+        assert done.returncode == 0, done.stdout + done.stderr
+        kept = list((home / "data" / "verify-runs").rglob("*.json"))
+        assert len(kept) == 1
+        document = json.loads(kept[0].read_text("utf-8"))
+        assert document["profile"] == "Demo"
+        assert document["summary"]["passed"] == 8
+        assert demo.broker_secret not in kept[0].read_text("utf-8")
+
+        production = profile_cli(
+            home,
+            "add",
+            "Prod",
+            "--url",
+            demo.url,
+            "--production",
+            "--secret-stdin",
+            stdin=demo.broker_secret,
+        )
+        assert production.returncode == 0, production.stderr
+        refused = verify_profile(home, "--profile", "Prod", "--suite", "broker")
+        assert refused.returncode == 2
+        assert "--yes" in refused.stderr
+        assert (
+            verify_profile(home, "--profile", "Prod", "--suite", "broker", "--yes").returncode == 0
+        )
