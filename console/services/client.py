@@ -164,6 +164,8 @@ class ClientSettings:
 
 
 def _describe_failure(exc: Exception, base_url: str) -> str:
+    if isinstance(exc, UnicodeEncodeError):
+        return "A secret or token holds characters an HTTP header cannot carry (only ASCII can)."
     if isinstance(exc, httpx.ConnectError):
         cause = exc.__cause__ or exc.__context__
         if isinstance(cause, ssl.SSLError) or "SSL" in str(exc) or "CERTIFICATE" in str(exc):
@@ -247,7 +249,7 @@ class AdapterClient:
             response = await self._http.request(
                 method, path, content=content or None, headers=sent, params=params
             )
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, UnicodeEncodeError) as exc:
             message = _describe_failure(exc, self.settings.base_url)
             report(
                 method,
@@ -385,7 +387,7 @@ class AdapterClient:
                         f"{self.settings.base_url}{EVENTS_PATH} is not an event stream "
                         f"(it answered {content_type or 'without a content type'})."
                     ) from None
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, UnicodeEncodeError) as exc:
             message = _describe_failure(exc, self.settings.base_url)
             if not opened:
                 report(None, "", started, message)

@@ -29,6 +29,9 @@ def _refused(answer: Answer, status: int | None = None) -> bool:
 async def mint_seed_example(ctx: RunContext) -> Outcome:
     answer, token = await ctx.main_mint()
     document = envelope(answer)
+    if answer.ok and token is None and isinstance(document, dict):
+        found = type(document.get("d")).__name__ if "d" in document else "nothing"
+        raise Failed(f"HTTP {answer.status} with s:ok, but d is not a token string ({found})")
     if answer.status != 200 or token is None or not isinstance(document, dict):
         raise Failed(describe(answer))
     if set(document) != {"s", "d"}:
@@ -127,7 +130,7 @@ async def logout_twice(ctx: RunContext) -> Outcome:
 
 async def logout_garbage(ctx: RunContext) -> Outcome:
     wrong: list[str] = []
-    for label, token in (("a malformed token", "not-a-token"), ("no Authorization header", None)):
+    for label, token in (("a malformed token", "garbage"), ("no Authorization header", None)):
         answer = await ctx.logout(token)
         if not _logout_refused(answer):
             wrong.append(f"{label} earned {describe(answer)}")

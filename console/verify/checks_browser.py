@@ -66,9 +66,12 @@ async def cors_tradingview(ctx: RunContext) -> Outcome:
         problems.append(f"the preflight (HTTP {preflight.status}) does not grant the origin")
     if "authorization" not in preflight.headers.get("access-control-allow-headers", "").lower():
         problems.append("the preflight does not allow the Authorization header")
-    max_age = preflight.headers.get("access-control-max-age")
-    if not max_age:
-        problems.append("the preflight has no Access-Control-Max-Age")
+    max_age = preflight.headers.get("access-control-max-age", "")
+    if not max_age.isdigit() or int(max_age) <= 0:
+        problems.append(
+            f"the preflight's Access-Control-Max-Age is {max_age or 'missing'} "
+            "(browsers then repeat it before every call)"
+        )
     if not _granted(call, TRADINGVIEW_ORIGIN):
         problems.append(f"the authorised call (HTTP {call.status}) does not grant the origin")
     if problems:

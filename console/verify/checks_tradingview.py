@@ -45,7 +45,7 @@ async def tv_offered(ctx: RunContext) -> Outcome:
 async def tv_unauthorized(ctx: RunContext) -> Outcome:
     await ctx.tradingview()
     wrong: list[str] = []
-    for label, bearer in (("no token", None), ("a garbage token", "garbage-token")):
+    for label, bearer in (("no token", None), ("a garbage token", "garbage")):
         answer = await ctx.client.request(
             "GET", "/accounts", bearer=bearer, params={"locale": "en"}
         )
@@ -104,9 +104,10 @@ async def quotes_schema(ctx: RunContext) -> Outcome:
     answer = await ctx.tv_get("/quotes", params=params)
     outcome = _judge(answer, schema.QUOTE, "/quotes")
     data = envelope(answer)["d"]
-    unquoted = [str(item.get("n")) for item in data if item.get("s") != "ok"]
+    quoted = {str(item.get("n")) for item in data if item.get("s") == "ok" and "v" in item}
+    unquoted = [name for name in names if name not in quoted]
     if unquoted:
-        raise Failed(f"no quote for {', '.join(unquoted)}, instruments the account lists")
+        raise Failed(f"no quote (s:ok with v) for {', '.join(unquoted)}, which the account lists")
     return outcome
 
 
@@ -128,6 +129,8 @@ async def accounts_scope(ctx: RunContext) -> Outcome:
     if not seen:
         raise Skip("a token without account ids sees no account")
     chosen = seen[0]
+    if not chosen.isdigit():
+        raise Skip(f"account ids are not numbers ({chosen}): a token cannot name one")
     narrow = await ctx.fresh_token(account_ids=(int(chosen),))
     narrow_seen = await _ids_seen(ctx, narrow)
     if narrow_seen != [chosen]:
@@ -207,10 +210,15 @@ async def summary_consistency(ctx: RunContext) -> Outcome:
             problems.append(f"accountManager declares {len(tables)} table(s), amData has {size}")
         else:
             for index, (table, rows) in enumerate(zip(tables, am_data, strict=True)):
-                width = len(table.get("columns") or [])
-                for number, cells in enumerate(rows if isinstance(rows, list) else []):
-                    if not isinstance(cells, list) or len(cells) != width:
-                        problems.append(f"amData[{index}][{number}] does not have {width} cells")
+                columns = table.get("columns") if isinstance(table, dict) else None
+                if not isinstance(columns, list) or not isinstance(rows, list):
+                    problems.append(f"accountManager[{index}] or amData[{index}] is malformed")
+                    continue
+                for number, cells in enumerate(rows):
+                    if not isinstance(cells, list) or len(cells) != len(columns):
+                        problems.append(
+                            f"amData[{index}][{number}] does not have {len(columns)} cells"
+                        )
     for name in ("balance", "unrealizedPl"):
         if not isinstance(state.get(name), int | float) or isinstance(state.get(name), bool):
             problems.append(f"state has no numeric {name} for the default summary row")

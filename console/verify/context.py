@@ -8,6 +8,8 @@ Every token the run mints is remembered here so the run can log it out before it
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -129,18 +131,27 @@ class RunContext:
         target: Target,
         options: RunOptions,
         recorder: Recorder,
-        cancelled: Callable[[], bool],
+        stop: asyncio.Event,
     ) -> None:
         self.client = client
         self.target = target
         self.options = options
         self.identity = options.identity
         self.recorder = recorder
-        self.cancelled = cancelled
+        self._stop = stop
         self.minted: list[str] = []
         self.logged_out: set[str] = set()
         self._facts: dict[str, Any] = {}
         self._missing: dict[str, str] = {}
+
+    def cancelled(self) -> bool:
+        return self._stop.is_set()
+
+    async def pause(self, seconds: float) -> None:
+        """Wait `seconds`, or less if the run is cancelled meanwhile."""
+        if seconds > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), seconds)
 
     # Minting and logging out, remembered for the clean-up
 

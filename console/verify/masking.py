@@ -13,12 +13,14 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from console.services.client import RawExchange
 from console.services.redaction import (
     CREDENTIAL_HEADERS,
     OPAQUE_HEADERS,
     REDACTED,
+    SENSITIVE_KEYS,
     TOKEN_LIKE,
     spellings,
 )
@@ -27,6 +29,23 @@ from console.verify.model import Exchange
 SECRET_LABEL = "‹broker secret›"  # noqa: S105 (a label, not a password)
 MIN_LEARNT_LENGTH = 8
 """Shorter Authorization credentials are stand-ins (`garbage`), not worth fingerprinting."""
+MIN_SECRET_LENGTH = 8
+"""A shorter broker secret would be masked inside ordinary words; runs refuse it."""
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string inside a JSON value (a token may come as `d`, or inside an object)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    return []
+
+
+def _is_sensitive_key(key: str) -> bool:
+    return key.lower().replace("_", "").replace("-", "") in SENSITIVE_KEYS
 
 
 def fingerprint(token: str) -> str:
@@ -68,6 +87,30 @@ class Masker:
             text = self._pattern.sub(lambda match: self._labels[match.group()], text)
         return TOKEN_LIKE.sub(lambda match: token_label(match.group()), text)
 
+    def body(self, body: str) -> str:
+        """A body with its JSON strings decoded before masking, so no escaping the masker does
+        not know (`\\/`, `\\u003c`, upper-case hex) can carry a secret past it; the values of
+        sensitive keys (`token`, `secret`, ...) are masked whatever they are."""
+        try:
+            document = json.loads(body)
+        except ValueError:
+            return self.text(body)
+        return json.dumps(self._walk(document), ensure_ascii=False, separators=(",", ":"))
+
+    def _walk(self, value: Any, sensitive: bool = False) -> Any:
+        if isinstance(value, dict):
+            return {
+                self.text(str(key)): self._walk(item, _is_sensitive_key(str(key)))
+                for key, item in value.items()
+            }
+        if isinstance(value, list):
+            return [self._walk(item, sensitive) for item in value]
+        if isinstance(value, str):
+            if sensitive and value:
+                self.add_token(value)
+            return self.text(value)
+        return value
+
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         shown: dict[str, str] = {}
         for name, value in headers.items():
@@ -88,13 +131,16 @@ class Masker:
                 credential = value.strip().partition(" ")[2].strip()
                 if len(credential) >= MIN_LEARNT_LENGTH and credential not in self._labels:
                     self.add_token(credential)
-        if exchange.path.split("?", 1)[0].endswith("/generate/token"):
+        answered = exchange.status is not None and 200 <= exchange.status < 300
+        if answered and exchange.path.split("?", 1)[0].endswith("/generate/token"):
             try:
                 document = json.loads(exchange.response_body)
             except ValueError:
                 return
-            if isinstance(document, dict) and isinstance(document.get("d"), str):
-                self.add_token(document["d"])
+            if isinstance(document, dict):
+                for value in _strings(document.get("d")):
+                    if len(value) >= MIN_LEARNT_LENGTH:
+                        self.add_token(value)
 
     def exchange(self, exchange: RawExchange) -> Exchange:
         self.learn_from(exchange)
@@ -102,10 +148,10 @@ class Masker:
             method=exchange.method,
             url=self.text(exchange.url or exchange.path),
             request_headers=self.headers(exchange.request_headers),
-            request_body=self.text(exchange.request_body),
+            request_body=self.body(exchange.request_body),
             status=exchange.status,
             response_headers=self.headers(exchange.response_headers),
-            response_body=self.text(exchange.response_body),
+            response_body=self.body(exchange.response_body),
             duration_ms=round(exchange.duration_ms, 1),
             error=self.text(exchange.error) if exchange.error else None,
         )

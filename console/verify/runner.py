@@ -12,16 +12,19 @@ import asyncio
 import contextlib
 import logging
 import time
+import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from console.services.client import AdapterClient, AdapterUnavailable, ClientSettings
 from console.verify.catalogue import Check, selected
 from console.verify.context import Failed, Outcome, Recorder, RunContext, RunOptions, Skip, Target
-from console.verify.masking import Masker, fingerprint
+from console.verify.masking import MIN_SECRET_LENGTH, Masker, fingerprint
 from console.verify.model import CheckResult, RunReport, Status
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CANCELLED = "the run was cancelled"
 CLEAN_UP_SECONDS = 3.0
@@ -50,6 +53,7 @@ class Run:
         self.on_started = on_started
         self.on_result = on_result
         self._cancelled = False
+        self._stop = asyncio.Event()
         self.masker = Masker([target.secret])
 
     def _suites(self) -> tuple[str, ...]:
@@ -61,6 +65,7 @@ class Run:
     def cancel(self) -> None:
         """Stop after the running check (a polling check stops within one interval)."""
         self._cancelled = True
+        self._stop.set()
 
     @property
     def cancelled(self) -> bool:
@@ -81,13 +86,14 @@ class Run:
             identity=self.options.identity.to_json(),
             suites=list(self.suites),
         )
-        ctx = RunContext(client, self.target, self.options, recorder, lambda: self._cancelled)
+        ctx = RunContext(client, self.target, self.options, recorder, self._stop)
         try:
-            health = await client.test_connection(self.target.secret)
-            if not health.reachable:
-                report.aborted = health.message
+            problem = await self._preflight(ctx)
+            if problem is not None:
+                report.aborted = self.masker.text(problem)
                 for check in self.checks:
-                    self._finish(report, check, Status.ERROR, health.message, 0.0, recorder)
+                    self._finish(report, check, Status.ERROR, report.aborted, 0.0, recorder)
+                await self._log_out_all(ctx, report)
                 return report
             report.adapter_version = await self._version(client)
             for check in self.checks:
@@ -101,8 +107,9 @@ class Run:
             if self._cancelled:
                 report.aborted = CANCELLED
             await self._log_out_all(ctx, report)
-        except asyncio.CancelledError:
-            report.aborted = CANCELLED
+        except BaseException as exc:
+            cancelled = isinstance(exc, asyncio.CancelledError)
+            report.aborted = CANCELLED if cancelled else "the run itself failed"
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._log_out_all(ctx, report), CLEAN_UP_SECONDS)
             raise
@@ -110,6 +117,41 @@ class Run:
             report.finished = _now()
             await client.aclose()
         return report
+
+    async def _preflight(self, ctx: RunContext) -> str | None:
+        """Why the run cannot be made (no check would mean anything), or None.
+
+        The probe is the console's connection test: an empty body that a conforming adapter
+        refuses as invalid (400) once it accepts the secret. Should an adapter mint a token
+        for it anyway, the token is kept and logged out with the others.
+        """
+        if len(self.target.secret) < MIN_SECRET_LENGTH:
+            return (
+                f"the broker secret is shorter than {MIN_SECRET_LENGTH} characters, so reports "
+                "could not mask it; nothing was sent"
+            )
+        try:
+            answer = await ctx.client.request(
+                "POST",
+                "/generate/token",
+                bearer=self.target.secret,
+                json_body={},
+                expected=frozenset({400}),
+            )
+        except AdapterUnavailable as exc:
+            return str(exc)
+        ctx.keep(answer)
+        if answer.status in (401, 403):
+            return (
+                f"the adapter refuses this broker secret (HTTP {answer.status}); "
+                "nothing was checked"
+            )
+        if answer.status in (404, 405):
+            return (
+                f"POST /generate/token answered HTTP {answer.status}: "
+                f"{self.target.base_url} is not the adapter's base URL"
+            )
+        return None
 
     async def _version(self, client: AdapterClient) -> str | None:
         """The adapter's version where its admin API says it (not part of any check)."""
@@ -123,7 +165,7 @@ class Run:
 
     async def _one(self, ctx: RunContext, check: Check, report: RunReport) -> None:
         if self.on_started is not None:
-            self.on_started(check)
+            self._tell(self.on_started, check)
         ctx.recorder.begin()
         started = time.perf_counter()
         details: dict[str, object] = {}
@@ -137,8 +179,10 @@ class Run:
         except AdapterUnavailable as exc:
             status, actual = Status.ERROR, f"inconclusive: {exc}"
         except Exception as exc:
-            log.exception("Check %s broke", check.id)
-            status, actual = Status.ERROR, f"inconclusive: the check itself failed ({exc!r})"
+            broke = self.masker.text(f"{type(exc).__name__}: {exc}")
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            log.error("Check %s broke (%s) at\n%s", check.id, broke, frames)
+            status, actual = Status.ERROR, f"inconclusive: the check itself failed ({broke})"
         duration = (time.perf_counter() - started) * 1000
         self._finish(report, check, status, actual, duration, ctx.recorder, details)
 
@@ -165,7 +209,16 @@ class Run:
         )
         report.checks.append(result)
         if self.on_result is not None:
-            self.on_result(result)
+            self._tell(self.on_result, result)
+
+    @staticmethod
+    def _tell(callback: Callable[[T], None], value: T) -> None:
+        """A follower's failure (a closed pipe, a broken view) must not end the run early:
+        the run still has tokens to log out."""
+        try:
+            callback(value)
+        except Exception as exc:
+            log.error("A follower of the verify run failed: %s", type(exc).__name__)
 
     async def _log_out_all(self, ctx: RunContext, report: RunReport) -> None:
         """Log out every token the run minted and has not logged out; list the failures."""
