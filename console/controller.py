@@ -31,10 +31,12 @@ from console.services.operations import AdapterOps, HealthReport
 from console.services.profiles import Profile, ProfileError, ProfileStore
 from console.services.recent import RecentRequests
 from console.services.secrets import SecretStore, SecretStoreError, SessionSecretStore
-from console.services.tasks import TaskOwner
+from console.services.tasks import TaskOwner, off_thread
 from console.services.vault import MintedTokenVault
 from console.services.workspace import Workspace
 from console.slots import task_slot
+from console.verify.history import HistoryError
+from console.verify.identities import IdentityError
 from console.views.activity_page import ActivityPage
 from console.views.confirm import confirm
 from console.views.logout_page import LogoutPage
@@ -215,6 +217,11 @@ class Controller(QObject):
             await self.workspace.remove_profile(profile.id)
         except ProfileError as exc:
             self._message(str(exc))
+            return
+        try:
+            await off_thread(self.verify.forget_profile, profile.id)
+        except (HistoryError, IdentityError, OSError) as exc:
+            self._message(f"The profile was removed, but not its verification runs: {exc}")
 
     def _import(self) -> None:
         dialog = QFileDialog(self.window, "Import profiles (no secrets are imported)")

@@ -134,11 +134,12 @@ class AdapterOps:
         self._recent = recent
         self._known = known
         self._capabilities: frozenset[str] | None = None
-        self.client = AdapterClient(profile_settings(profile), self._record)
+        self.client = AdapterClient(profile_settings(profile), self.record_exchange)
 
     # Plumbing
 
-    def _record(self, exchange: RawExchange) -> None:
+    def record_exchange(self, exchange: RawExchange) -> None:
+        """Into the activity log under this profile (redacted there, before it is kept)."""
         self._activity.record_raw(
             exchange,
             profile_id=self.profile.id,

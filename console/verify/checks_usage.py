@@ -66,7 +66,7 @@ async def _poll(
     while time.monotonic() < deadline and not ctx.cancelled():
         began = time.monotonic()
         try:
-            answer = await ctx.tv_get(path, params=params)
+            answer = await ctx.tv_get(path, params=params, background=True)
         except AdapterUnavailable:
             timings.errors += 1
         else:

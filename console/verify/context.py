@@ -95,14 +95,17 @@ class Recorder:
 
     SAMPLE_LIMIT = 20
 
-    def __init__(self, masker: Masker) -> None:
+    def __init__(self, masker: Masker, also: Callable[[RawExchange], None] | None = None) -> None:
         self.masker = masker
+        self._also = also
         self._kept: list[Exchange] | None = None
         self._sampling = False
         self._seen: set[tuple[str, str]] = set()
 
     def record(self, raw: RawExchange) -> None:
         exchange = self.masker.exchange(raw)
+        if self._also is not None:
+            self._also(self._masked_raw(raw, exchange))
         if self._kept is None:
             return
         if self._sampling:
@@ -112,6 +115,19 @@ class Recorder:
                 return
             self._seen.add(key)
         self._kept.append(exchange)
+
+    def _masked_raw(self, raw: RawExchange, exchange: Exchange) -> RawExchange:
+        """The exchange as the activity log takes it, already masked by this run."""
+        return replace(
+            raw,
+            path=self.masker.text(raw.path),
+            url=exchange.url,
+            request_headers=exchange.request_headers,
+            request_body=exchange.request_body,
+            response_body=exchange.response_body,
+            response_headers=exchange.response_headers,
+            error=exchange.error,
+        )
 
     def begin(self) -> None:
         self._kept, self._sampling, self._seen = [], False, set()
@@ -210,10 +226,17 @@ class RunContext:
         return token
 
     async def tv_get(
-        self, path: str, *, token: str | None = None, params: dict[str, str] | None = None
+        self,
+        path: str,
+        *,
+        token: str | None = None,
+        params: dict[str, str] | None = None,
+        background: bool = False,
     ) -> Answer:
         bearer = token if token is not None else await self.token()
-        return await self.client.request("GET", path, bearer=bearer, params=LOCALE | (params or {}))
+        return await self.client.request(
+            "GET", path, bearer=bearer, params=LOCALE | (params or {}), background=background
+        )
 
     async def tradingview(self) -> Answer:
         """The identity's `/accounts` answer; Skip("not offered") when the adapter has none."""

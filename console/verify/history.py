@@ -6,6 +6,7 @@ document the JSON export writes, so history holds no secret), newest KEEP_RUNS k
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass
@@ -50,8 +51,11 @@ class Comparison:
 
 
 def compare(previous: RunReport, current: RunReport) -> Comparison:
+    """What changed; a re-run of some checks is compared on those checks only."""
     before = {check.id: check.status for check in previous.checks}
     after = {check.id: check.status for check in current.checks}
+    if current.only is not None:
+        before = {i: status for i, status in before.items() if i in after}
     passing = (Status.PASSED, Status.WARNING)
     return Comparison(
         newly_failing=[
@@ -87,6 +91,14 @@ class RunHistory:
                 f"Could not keep the run in {self.root}: {exc.strerror or exc}."
             ) from exc
         return path
+
+    def forget(self, profile_id: str) -> None:
+        """Delete a removed profile's runs."""
+        folder = self._folder(profile_id)
+        for path in folder.glob("*.json"):
+            path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
     def runs(self, profile_id: str) -> list[RunReport]:
         """The profile's kept runs, newest first; unreadable files are left out."""

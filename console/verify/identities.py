@@ -52,6 +52,15 @@ class IdentityStore:
     def set(self, profile_id: str, identity: Identity) -> None:
         document = self._all()
         document[profile_id] = identity.body()
+        self._write(document)
+
+    def forget(self, profile_id: str) -> None:
+        """Drop a removed profile's identity."""
+        document = self._all()
+        if document.pop(profile_id, None) is not None:
+            self._write(document)
+
+    def _write(self, document: dict[str, Any]) -> None:
         try:
             ensure_dir(self.path.parent)
             write_private_file(self.path, json.dumps(document, indent=2).encode())

@@ -113,6 +113,8 @@ class RunReport:
     """Fingerprints of tokens the run minted and could not log out."""
     aborted: str | None = None
     """Why the run could not be made (target unreachable), or was cancelled."""
+    only: list[str] | None = None
+    """The check ids a re-run was limited to (the failed ones of an earlier run)."""
 
     def summary(self) -> dict[str, int]:
         counts = {str(status): 0 for status in STATUS_ORDER}
@@ -142,6 +144,7 @@ class RunReport:
             "identity": self.identity,
             "suites": self.suites,
             "aborted": self.aborted,
+            "only": self.only,
             "summary": self.summary(),
             "not_logged_out": self.not_logged_out,
             "checks": [check.to_json() for check in self.checks],
@@ -160,4 +163,5 @@ class RunReport:
             suites=list(document.get("suites") or []),
             not_logged_out=list(document.get("not_logged_out") or []),
             aborted=document.get("aborted"),
+            only=document.get("only"),
         )

@@ -17,7 +17,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from console.services.client import AdapterClient, AdapterUnavailable, ClientSettings
+from console.services.client import (
+    AdapterClient,
+    AdapterUnavailable,
+    ClientSettings,
+    RawExchange,
+)
 from console.verify.catalogue import Check, selected
 from console.verify.context import Failed, Outcome, Recorder, RunContext, RunOptions, Skip, Target
 from console.verify.masking import MIN_SECRET_LENGTH, Masker, fingerprint
@@ -45,13 +50,16 @@ class Run:
         *,
         on_started: Callable[[Check], None] | None = None,
         on_result: Callable[[CheckResult], None] | None = None,
+        also_record: Callable[[RawExchange], None] | None = None,
     ) -> None:
+        """`also_record` receives every exchange too, masked by the run (the activity log)."""
         self.target = target
         self.options = options
-        self.suites = self._suites()
-        self.checks = selected(self.suites, options.only)
+        self.checks = selected(self._suites(), options.only)
+        self.suites = self._suites() if options.only is None else self._suites_of(self.checks)
         self.on_started = on_started
         self.on_result = on_result
+        self._also_record = also_record
         self._cancelled = False
         self._stop = asyncio.Event()
         self.masker = Masker([target.secret])
@@ -61,6 +69,10 @@ class Run:
         if not self.options.allow_trading:
             suites = tuple(suite for suite in suites if suite != "trading")
         return suites
+
+    @staticmethod
+    def _suites_of(checks: list[Check]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(check.suite for check in checks))
 
     def cancel(self) -> None:
         """Stop after the running check (a polling check stops within one interval)."""
@@ -72,7 +84,7 @@ class Run:
         return self._cancelled
 
     async def run(self) -> RunReport:
-        recorder = Recorder(self.masker)
+        recorder = Recorder(self.masker, self._also_record)
         settings = ClientSettings(
             self.target.base_url.rstrip("/"), self.target.verify, self.target.timeout
         )
@@ -85,6 +97,7 @@ class Run:
             profile=self.target.profile,
             identity=self.options.identity.to_json(),
             suites=list(self.suites),
+            only=sorted(self.options.only) if self.options.only is not None else None,
         )
         ctx = RunContext(client, self.target, self.options, recorder, self._stop)
         try:

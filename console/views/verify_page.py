@@ -57,8 +57,9 @@ from console.views.verify_detail import CheckDetail
 COLUMNS = ("Status", "Check", "Title", "Time")
 STATUS, CHECK, TITLE, TIME = range(len(COLUMNS))
 PENDING_COLOUR = "#9e9e9e"
+HTML_EXPORT = "HTML report (*.html)"
 EXPORTS = {
-    "HTML report (*.html)": ("html", write_html_report),
+    HTML_EXPORT: ("html", write_html_report),
     "JSON report (*.json)": ("json", write_json_report),
     "JUnit XML (*.xml)": ("xml", write_junit_report),
 }
@@ -90,6 +91,8 @@ class VerifyPage(QWidget):
         self._history = history or RunHistory()
         self._identities = identities or IdentityStore()
         self._run: Run | None = None
+        self._loaded = False
+        """The active profile's identity and runs have been read (Run waits for them)."""
         self._shown: RunReport | None = None
         self._runs: list[RunReport] = []
         self._items: dict[str, QTreeWidgetItem] = {}
@@ -234,14 +237,26 @@ class VerifyPage(QWidget):
     # The profile
 
     def show_ops(self, ops: AdapterOps) -> None:
-        """Another profile: a running check list is cancelled, and only its runs are shown."""
+        """Another profile: a running check list is cancelled, and only its runs are shown.
+
+        The same profile renewed (edited, or its embedded adapter restarted) keeps its run
+        and what is shown; only the target line changes.
+        """
+        same = self._loaded and ops.profile.id == self._ops.profile.id
+        self._ops = ops
+        self._show_target(ops)
+        if same:
+            return
         if self._run is not None:
             self._run.cancel()
-        self._ops = ops
-        self._run = None
+            self._run = None
         self._runs = []
+        self._loaded = False
         self._show_report(None)
         self.history_choice.clear()
+        self.tasks.spawn(self._load(ops))
+
+    def _show_target(self, ops: AdapterOps) -> None:
         profile = ops.profile
         where = profile.base_url or "the embedded adapter (not running)"
         production = (
@@ -255,20 +270,28 @@ class VerifyPage(QWidget):
             "with the test identity and logs every one of them out before it ends.</span>"
         )
         trading = self.suite_boxes["trading"]
-        trading.setEnabled(not profile.production)
         if profile.production:
             trading.setChecked(False)
             trading.setToolTip("Not on production profiles: their accounts are live")
-        self._set_running(False)
-        self.tasks.spawn(self._load(ops))
+        self._set_running(self._run is not None)
+
+    def _same_profile(self, profile_id: str) -> bool:
+        return self._ops.profile.id == profile_id
 
     async def _load(self, ops: AdapterOps) -> None:
-        identity = await off_thread(self._identities.get, ops.profile.id)
-        runs = await off_thread(self._history.runs, ops.profile.id)
-        if ops is not self._ops:
+        profile_id = ops.profile.id
+        identity = await off_thread(self._identities.get, profile_id)
+        runs = await off_thread(self._history.runs, profile_id)
+        if not self._same_profile(profile_id) or self._loaded:
             return
         self._show_identity(identity)
+        self._loaded = True
         self._show_history(runs)
+
+    def forget_profile(self, profile_id: str) -> None:
+        """A removed profile's runs and identity go with it (blocking: call off the GUI thread)."""
+        self._history.forget(profile_id)
+        self._identities.forget(profile_id)
 
     def _show_identity(self, identity: Identity) -> None:
         self.user_id.setText(str(identity.user_id))
@@ -334,7 +357,7 @@ class VerifyPage(QWidget):
             self._problem("The embedded adapter is not running: start it (Adapter menu) first.")
             return
         secret = await ops.secret()
-        if ops is not self._ops:
+        if not self._same_profile(profile.id):
             return
         if not secret:
             self._problem(f"No bearer secret is stored for {profile.name}. Edit the profile first.")
@@ -347,7 +370,7 @@ class VerifyPage(QWidget):
             "Run",
         ):
             return
-        if ops is not self._ops or self._run is not None:
+        if not self._same_profile(profile.id) or self._run is not None:
             return
         try:
             await off_thread(self._identities.set, profile.id, identity)
@@ -370,7 +393,7 @@ class VerifyPage(QWidget):
             latency_seconds=float(self.latency_seconds.value()),
             only=only,
         )
-        run = Run(target, options)
+        run = Run(target, options, also_record=ops.record_exchange)
         run.on_started = self._follow_started(run)
         run.on_result = self._follow_result(run)
         self._begin(run)
@@ -381,11 +404,13 @@ class VerifyPage(QWidget):
         try:
             await off_thread(self._history.save, profile.id, report)
         except HistoryError as exc:
-            self.comparison.setText(str(exc))
-        if ops is not self._ops:
+            if self._same_profile(profile.id):
+                self.comparison.setText(str(exc))
+            return
+        if not self._same_profile(profile.id):
             return
         runs = await off_thread(self._history.runs, profile.id)
-        if ops is self._ops and self._run is None:
+        if self._same_profile(profile.id) and self._run is None:
             self._show_history(runs, report)
 
     def _follow_started(self, run: Run) -> Callable[[Check], None]:
@@ -435,13 +460,14 @@ class VerifyPage(QWidget):
         self.tree.setFocus()
 
     def _set_running(self, running: bool) -> None:
-        self.run_button.setEnabled(not running)
+        idle = not running and self._loaded
+        self.run_button.setEnabled(idle)
         self.cancel_button.setEnabled(running)
         self.history_choice.setEnabled(not running and bool(self._runs))
         shown = self._shown
         self.export_button.setEnabled(not running and shown is not None)
         failed = shown is not None and any(c.status in FAILING for c in shown.checks)
-        self.rerun_button.setEnabled(not running and failed)
+        self.rerun_button.setEnabled(idle and failed)
         editors = (
             self.user_id,
             self.brokers,
@@ -452,9 +478,9 @@ class VerifyPage(QWidget):
             self.latency_seconds,
         )
         for box in (*self.suite_boxes.values(), *editors):
-            box.setEnabled(not running)
+            box.setEnabled(idle)
+        self.suite_boxes["trading"].setEnabled(idle and not self._ops.profile.production)
         if not running:
-            self.suite_boxes["trading"].setEnabled(not self._ops.profile.production)
             self.progress.hide()
 
     # The tree
@@ -530,10 +556,14 @@ class VerifyPage(QWidget):
 
     def _show_history(self, runs: list[RunReport], latest: RunReport | None = None) -> None:
         self._runs = runs
+        if self._run is not None:
+            return
         self.history_choice.blockSignals(True)
         self.history_choice.clear()
         for index, report in enumerate(runs):
             label = "Latest run" if index == 0 else "Run"
+            if report.only is not None:
+                label = f"{label} (re-run of {len(report.only)})"
             cancelled = " (incomplete)" if report.aborted else ""
             self.history_choice.addItem(
                 f"{label} of {_when(report.started)}{cancelled}: {_counts(report)}"
@@ -607,13 +637,16 @@ class VerifyPage(QWidget):
         dialog.fileSelected.connect(
             lambda path: self.tasks.spawn(self.export_to(Path(path), dialog.selectedNameFilter()))
         )
+        dialog.finished.connect(dialog.deleteLater)
         dialog.open()
 
     async def export_to(self, path: Path, name_filter: str) -> None:
         report = self._shown
         if report is None:
             return
-        suffix, write = EXPORTS.get(name_filter, EXPORTS["HTML report (*.html)"])
+        by_suffix = {suffix: (suffix, write) for suffix, write in EXPORTS.values()}
+        typed = path.suffix.lower().lstrip(".")
+        suffix, write = by_suffix.get(typed) or EXPORTS.get(name_filter, EXPORTS[HTML_EXPORT])
         if not path.suffix:
             path = path.with_suffix(f".{suffix}")
         try:

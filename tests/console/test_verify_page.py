@@ -41,6 +41,7 @@ def quick(page: VerifyPage, *, performance: bool = False) -> None:
 
 
 def run_and_wait(qtbot: QtBot, page: VerifyPage, runs_before: int) -> None:
+    qtbot.waitUntil(page.run_button.isEnabled, timeout=WAIT_MS)  # the profile's runs are read
     click(qtbot, page.run_button)
     qtbot.waitUntil(lambda: not page.run_button.isEnabled(), timeout=WAIT_MS)
     qtbot.waitUntil(
@@ -102,20 +103,21 @@ def test_a_run_paints_every_check_keeps_the_run_and_masks_what_it_shows(
 def test_failed_checks_can_be_rerun_alone(qtbot: QtBot, controller: Controller) -> None:
     page = controller.verify
     with BrokerOnlyAdapter() as plain:
-        add_profile(controller, plain.url, "not-the-secret-of-this-adapter")
+        add_profile(controller, plain.url, plain.secret)
         qtbot.waitUntil(lambda: "Other" in page.target.text(), timeout=WAIT_MS)
         quick(page)
         run_and_wait(qtbot, page, 0)
         shown = statuses(page)
-        assert shown["mint.seed-example"] == "failed"
-        assert shown["mint.wrong-secret"] == "passed"
+        assert shown["mint.invalid-bodies"] == "failed"  # it takes any body with a userId
+        assert shown["mint.seed-example"] == "passed"
         assert page.rerun_button.isEnabled()
         failing = {check for check, status in shown.items() if status in ("failed", "error")}
         click(qtbot, page.rerun_button)
         qtbot.waitUntil(lambda: page.history_choice.count() == 2, timeout=RUN_MS)
         assert set(page._items) == failing
-        assert "Since the previous run" in page.comparison.text()
-        assert "removed" in page.comparison.text()
+        assert "(re-run of" in page.history_choice.currentText()
+        assert "removed" not in page.comparison.text()  # compared on the re-run checks only
+        assert "added" not in page.comparison.text()
 
 
 def test_a_profile_switch_cancels_the_run_and_its_tokens_are_still_logged_out(
@@ -124,6 +126,7 @@ def test_a_profile_switch_cancels_the_run_and_its_tokens_are_still_logged_out(
     page = controller.verify
     quick(page, performance=True)
     page.latency_seconds.setValue(5)
+    qtbot.waitUntil(page.run_button.isEnabled, timeout=WAIT_MS)
     click(qtbot, page.run_button)
 
     def polling() -> bool:
@@ -134,7 +137,7 @@ def test_a_profile_switch_cancels_the_run_and_its_tokens_are_still_logged_out(
     with BrokerOnlyAdapter() as plain:
         add_profile(controller, plain.url, plain.secret)
         assert page.tree.topLevelItemCount() == 0
-        assert page.run_button.isEnabled()
+        qtbot.waitUntil(page.run_button.isEnabled, timeout=WAIT_MS)
 
         def kept() -> bool:
             return bool(RunHistory().runs("embedded"))
@@ -153,6 +156,7 @@ def test_production_profiles_ask_first_and_never_trade(
     with BrokerOnlyAdapter() as plain:
         add_profile(controller, plain.url, plain.secret, production=True)
         qtbot.waitUntil(lambda: "PRODUCTION" in page.target.text(), timeout=WAIT_MS)
+        qtbot.waitUntil(page.run_button.isEnabled, timeout=WAIT_MS)
         assert not page.suite_boxes["trading"].isEnabled()
         click(qtbot, page.run_button)
 
@@ -176,6 +180,7 @@ def test_an_invalid_identity_is_refused_before_anything_is_sent(
     page = controller.verify
     qtbot.waitUntil(lambda: page.user_id.text() == "14601", timeout=WAIT_MS)  # identity loaded
     page.user_id.setText("fourteen")
+    qtbot.waitUntil(page.run_button.isEnabled, timeout=WAIT_MS)
     click(qtbot, page.run_button)
     qtbot.waitUntil(lambda: "not a valid" in page.summary.text(), timeout=WAIT_MS)
     assert "userId" in page.summary.text()
@@ -213,6 +218,7 @@ def test_quitting_mid_run_still_logs_the_run_s_tokens_out(
     page = controller.verify
     quick(page, performance=True)
     page.latency_seconds.setValue(30)
+    qtbot.waitUntil(page.run_button.isEnabled, timeout=WAIT_MS)
     click(qtbot, page.run_button)
 
     def polling() -> bool:
@@ -224,3 +230,35 @@ def test_quitting_mid_run_still_logs_the_run_s_tokens_out(
     assert run(qtbot, ops.user_sessions(14601))  # the run's token is live while it polls
     run(qtbot, page.tasks.aclose())  # what quitting does to the page's tasks
     assert run(qtbot, ops.user_sessions(14601)) == []
+
+
+def test_the_run_is_in_the_activity_log_masked_and_polling_as_background(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    page = controller.verify
+    quick(page, performance=True)
+    page.suite_boxes["browser"].setChecked(False)
+    run_and_wait(qtbot, page, 0)
+    logged = controller.workspace.activity.exchanges()
+    mints = [e for e in logged if e.path == "/generate/token" and not e.background]
+    assert len(mints) >= 10  # the probe, the seed example, wrong secrets, invalid bodies...
+    orders = [e for e in logged if e.path.split("?")[0].endswith("/orders")]
+    assert len([e for e in orders if e.background]) >= 2  # the polling tabs
+    assert len([e for e in orders if not e.background]) == 1  # orders.schema
+    secret = controller._embedded_secret
+    assert secret
+    assert not any(secret in json.dumps(e.to_json()) for e in logged)
+
+
+def test_the_same_profile_renewed_keeps_its_run(qtbot: QtBot, controller: Controller) -> None:
+    page = controller.verify
+    quick(page, performance=True)
+    page.latency_seconds.setValue(2)
+    qtbot.waitUntil(page.run_button.isEnabled, timeout=WAIT_MS)
+    click(qtbot, page.run_button)
+    qtbot.waitUntil(lambda: bool(page._results), timeout=RUN_MS)
+    page.show_ops(controller.workspace.active)  # what an edit or an adapter restart does
+    qtbot.waitUntil(lambda: page.history_choice.count() == 1, timeout=RUN_MS)
+    [report] = RunHistory().runs("embedded")
+    assert report.aborted is None
+    assert statuses(page)["latency.polling"] == "passed"
