@@ -14,6 +14,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from console.cli import PROG, CliError, checked_ca_file, read_secret
 from console.services.export import ExportError
@@ -28,6 +29,7 @@ from console.verify.reports import write_html_report, write_json_report, write_j
 from console.verify.runner import Run
 
 EXIT_PASSED, EXIT_FAILED, EXIT_NOT_RUN = 0, 1, 2
+MAX_TABS, MAX_SECONDS, MAX_TIMEOUT = 50, 120, 300
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -88,8 +90,14 @@ def verify_main(argv: list[str]) -> int:
     except (CliError, ProfileError, SecretStoreError, IdentityError) as exc:
         print(f"{PROG} verify: {exc}", file=sys.stderr)
         return EXIT_NOT_RUN
-    report = asyncio.run(_run(target, options))
-    return _finish(args, report, profile_id)
+    try:
+        report = asyncio.run(_run(target, options))
+        return _finish(args, report, profile_id)
+    except KeyboardInterrupt:
+        print(f"{PROG} verify: interrupted", file=sys.stderr)
+        return EXIT_NOT_RUN
+    except BrokenPipeError:
+        return EXIT_NOT_RUN
 
 
 def _identity(args: argparse.Namespace, default: Identity) -> Identity:
@@ -108,9 +116,23 @@ def _identity(args: argparse.Namespace, default: Identity) -> Identity:
     return identity_from_body(body)
 
 
+def _checked_url(url: str) -> str:
+    """An http(s) base URL without query or fragment (paths are joined onto it)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CliError(f"--url: {url!r} is not an http:// or https:// URL")
+    if parts.query or parts.fragment:
+        raise CliError(f"--url: {url!r} has a query or fragment; give the adapter's base URL")
+    return url.rstrip("/")
+
+
 def _prepare(args: argparse.Namespace) -> tuple[Target, RunOptions, str | None]:
-    if args.tabs < 1 or args.seconds <= 0 or args.timeout <= 0:
-        raise CliError("--tabs, --seconds and --timeout must be positive")
+    if not 1 <= args.tabs <= MAX_TABS:
+        raise CliError(f"--tabs must be between 1 and {MAX_TABS}")
+    if not 0 < args.seconds <= MAX_SECONDS:
+        raise CliError(f"--seconds must be more than 0 and at most {MAX_SECONDS}")
+    if not 0 < args.timeout <= MAX_TIMEOUT:
+        raise CliError(f"--timeout must be more than 0 and at most {MAX_TIMEOUT}")
     suites = tuple(args.suite or DEFAULT_SUITES)
     if args.allow_trading and "trading" not in suites:
         suites += ("trading",)
@@ -120,8 +142,9 @@ def _prepare(args: argparse.Namespace) -> tuple[Target, RunOptions, str | None]:
     if args.url is not None:
         if not args.secret_stdin:
             raise CliError("--url needs --secret-stdin (there is no profile to take a secret from)")
+        url = _checked_url(args.url)
         verify: bool | str = checked_ca_file(args.ca) if args.ca else not args.insecure
-        target = Target(args.url.rstrip("/"), read_secret(), verify, args.timeout)
+        target = Target(url, read_secret(), verify, args.timeout)
         identity = _identity(args, Identity())
     else:
         store = ProfileStore()
@@ -134,6 +157,8 @@ def _prepare(args: argparse.Namespace) -> tuple[Target, RunOptions, str | None]:
             )
         if profile.production and not args.yes:
             raise CliError(f"{profile.name!r} is a production profile: add --yes to verify it")
+        if profile.production and args.allow_trading:
+            raise CliError("the trading suite never runs on a production profile")
         if args.insecure or args.ca:
             raise CliError("--insecure and --ca go with --url; a profile has its own TLS settings")
         secret = (
@@ -182,12 +207,15 @@ async def _run(target: Target, options: RunOptions) -> RunReport:
     loop = asyncio.get_running_loop()
 
     def cancel() -> None:
+        """The first Ctrl+C stops after the running check; a second one interrupts at once
+        (the run still gets CLEAN_UP_SECONDS to log its tokens out)."""
         print("Cancelling after the running check; minted tokens will be logged out.", flush=True)
         run.cancel()
+        loop.remove_signal_handler(signal.SIGINT)
 
     with contextlib.suppress(NotImplementedError):
         loop.add_signal_handler(signal.SIGINT, cancel)
-    print(f"Verifying {target.base_url} ({', '.join(run.suites)})", flush=True)
+    print(f"Verifying {run.masker.text(target.base_url)} ({', '.join(run.suites)})", flush=True)
     started = time.perf_counter()
     report = await run.run()
     summary = report.summary()

@@ -52,6 +52,25 @@ def _exchange_lines(exchanges: list[Exchange]) -> str:
     return "\n".join(lines)
 
 
+def _run_cases(root: ET.Element, report: RunReport) -> None:
+    """The run itself as a suite, so CI that reads only JUnit sees an incomplete run or
+    tokens left live, not a green build."""
+    problems = []
+    if report.aborted:
+        problems.append(("completed", f"the run did not complete: {report.aborted}"))
+    leftover = ", ".join(report.not_logged_out)
+    if report.not_logged_out:
+        problems.append(("tokens logged out", f"tokens left live (fingerprints): {leftover}"))
+    suite = ET.SubElement(
+        root, "testsuite", name="run", tests="2", failures=str(len(problems)), errors="0"
+    )
+    failed = dict(problems)
+    for name in ("completed", "tokens logged out"):
+        case = ET.SubElement(suite, "testcase", classname="verify.run", name=f"run {name}")
+        if name in failed:
+            ET.SubElement(case, "failure", message=failed[name], type="failed").text = failed[name]
+
+
 def junit_xml(report: RunReport) -> str:
     root = ET.Element("testsuites", name=f"tv-adapter-console verify {report.target}")
     suites: dict[str, list[CheckResult]] = {}
@@ -92,6 +111,7 @@ def junit_xml(report: RunReport) -> str:
                 ET.SubElement(case, "skipped", message=check.actual)
             elif check.status is Status.WARNING:
                 ET.SubElement(case, "system-out").text = f"warning: {check.actual}"
+    _run_cases(root, report)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 

@@ -56,6 +56,7 @@ DOCUMENTED_KEYS = (
     "identity",
     "suites",
     "aborted",
+    "only",
     "summary",
     "not_logged_out",
     "checks",
@@ -190,9 +191,10 @@ def test_a_conforming_adapter_exits_0_with_three_reports(
     root = parsed_xml(junit_path)
     assert root.tag == "testsuites"
     cases = root.findall("./testsuite/testcase")
-    assert len(cases) == len(DEFAULT_IDS)
-    assert [case.get("name", "").split(":")[0] for case in cases] == DEFAULT_IDS
-    assert [s.get("name") for s in root.findall("testsuite")] == list(DEFAULT_SUITES)
+    assert len(cases) == len(DEFAULT_IDS) + 2  # and the run's own two cases
+    assert [case.get("name", "").split(":")[0] for case in cases[:-2]] == DEFAULT_IDS
+    assert [case.get("name") for case in cases[-2:]] == ["run completed", "run tokens logged out"]
+    assert [s.get("name") for s in root.findall("testsuite")] == [*DEFAULT_SUITES, "run"]
     assert root.findall(".//failure") == root.findall(".//error") == []
     assert len(root.findall(".//skipped")) == 1
 
@@ -358,3 +360,20 @@ def test_a_profile_run_takes_its_secret_from_the_keyring_and_is_kept_in_its_hist
         assert (
             verify_profile(home, "--profile", "Prod", "--suite", "broker", "--yes").returncode == 0
         )
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--url", "ftp://adapter.example"], "not an http"),
+        (["--url", "https://adapter.example/?x=1"], "query or fragment"),
+        (["--url", "http://127.0.0.1:9", "--tabs", "0"], "--tabs must be"),
+        (["--url", "http://127.0.0.1:9", "--seconds", "1000"], "--seconds must be"),
+        (["--url", "http://127.0.0.1:9", "--suite", "trading"], "--allow-trading"),
+    ],
+)
+def test_bad_arguments_are_refused_before_anything_is_sent(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert verify_main([*argv, "--secret-stdin"]) == 2
+    assert said in capsys.readouterr().err
