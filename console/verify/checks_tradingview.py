@@ -58,7 +58,13 @@ async def tv_unauthorized(ctx: RunContext) -> Outcome:
 
 async def config_schema(ctx: RunContext) -> Outcome:
     await ctx.tradingview()
-    return _judge(await ctx.tv_get("/config"), schema.CONFIG, "/config", is_list=False)
+    answer = await ctx.tv_get("/config")
+    outcome = _judge(answer, schema.CONFIG, "/config", is_list=False)
+    durations = answer.data.get("durations") if isinstance(answer.data, dict) else None
+    defaults = [d.get("id") for d in durations or [] if isinstance(d, dict) and d.get("default")]
+    if len(defaults) > 1:
+        raise Failed(f"more than one default duration ({', '.join(map(str, defaults))})")
+    return outcome
 
 
 async def accounts_schema(ctx: RunContext) -> Outcome:

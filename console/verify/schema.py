@@ -8,6 +8,7 @@ not define are allowed: later versions add fields, and brokers send legacy ones.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -230,6 +231,8 @@ def problems(value: Any, shape: Shape, path: str) -> list[str]:
     expected = "object" if shape.kind == "flags" else shape.kind
     if found != expected:
         return [f"{path}: expected {expected}, got {_shown(value)}"]
+    if found == "number" and not math.isfinite(value):
+        return [f"{path}: expected a finite number, got {value}"]
     if shape.enum and value not in shape.enum:
         return [f"{path}: expected one of {', '.join(shape.enum)}, got {_shown(value)}"]
     if shape.kind == "flags":

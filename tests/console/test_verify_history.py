@@ -271,3 +271,14 @@ def test_an_identity_that_cannot_be_kept_says_so(tmp_path: Path) -> None:
     blocker.write_text("a file where the folder should be")
     with pytest.raises(IdentityError, match="Could not keep the test identity"):
         IdentityStore(blocker / "identities.json").set("p", Identity())
+
+
+def test_the_schema_refuses_numbers_json_allows_but_tradingview_cannot_use() -> None:
+    from console.verify import schema
+
+    state = {"balance": float("nan"), "unrealizedPl": float("inf")}
+    assert schema.problems(state, schema.STATE, "d") == [
+        "d.balance: expected a finite number, got nan",
+        "d.unrealizedPl: expected a finite number, got inf",
+    ]
+    assert schema.problems({"balance": 1, "unrealizedPl": -2.5}, schema.STATE, "d") == []
