@@ -18,6 +18,10 @@ def main() -> int:
         from console.cli import profile_main
 
         return profile_main(argv[1:])
+    if argv[:1] == ["demo"]:
+        from console.demo.cli import demo_main
+
+        return demo_main(argv[1:])
     if argv[:1] == ["verify"]:
         from console.verify.cli import verify_main
 
