@@ -37,6 +37,10 @@ DEMO_CLIENTS_SETTLE_MS = 3000
 """Demo tabs mint, open their sessions and poll a few times before the picture."""
 
 
+DEMO_SCREENSHOT_STAGE = 21
+"""The Demo page is pictured with the Trading Panel connected: every part of it shows."""
+
+
 def _arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="tv-adapter-console",
@@ -140,6 +144,8 @@ async def _run_console(args: argparse.Namespace, quitting: asyncio.Event) -> int
         controller.start_demo_clients(args.demo_clients)
         if args.screenshot is not None:
             settle = SCREENSHOT_SETTLE_MS + (DEMO_CLIENTS_SETTLE_MS if args.demo_clients else 0)
+            if args.page == "demo":
+                await controller.demo.play_to(DEMO_SCREENSHOT_STAGE)
             code = await controller.screenshot(args.screenshot, settle)
         else:
             await quitting.wait()

@@ -39,6 +39,7 @@ from console.verify.history import HistoryError
 from console.verify.identities import IdentityError
 from console.views.activity_page import ActivityPage
 from console.views.confirm import confirm
+from console.views.demo_page import DemoPage
 from console.views.logout_page import LogoutPage
 from console.views.main_window import MainWindow
 from console.views.profile_dialog import ProfileDialog
@@ -72,11 +73,13 @@ class Controller(QObject):
         self.activity = ActivityPage(activity)
         self.sessions = SessionsPage(self.workspace)
         self.verify = VerifyPage(self.workspace)
+        self.demo = DemoPage(self.workspace)
         pages: dict[str, QWidget] = {
             "tokens": self.tokens,
             "logout": self.logout,
             "sessions": self.sessions,
             "verify": self.verify,
+            "demo": self.demo,
             "activity": self.activity,
         }
         self.window = MainWindow(pages, settings)
@@ -143,7 +146,7 @@ class Controller(QObject):
         self.edit_action.setEnabled(remote)
         self.duplicate_action.setEnabled(remote)
         self.remove_action.setEnabled(remote)
-        for page in (self.tokens, self.logout, self.sessions, self.verify):
+        for page in (self.tokens, self.logout, self.sessions, self.verify, self.demo):
             page.show_ops(ops)
         self.health.start()
 
@@ -323,8 +326,8 @@ class Controller(QObject):
 
     def _window_closed(self) -> None:
         """Nothing may update the window once it is closed: its tasks and polling stop now."""
-        pages = (self.tokens, self.logout, self.sessions, self.verify, self.activity)
-        for owner in (*(page.tasks for page in pages), self.tasks):
+        pages = (self.tokens, self.logout, self.sessions, self.verify, self.demo, self.activity)
+        for owner in (*(page.tasks for page in pages), self.demo.panel.tasks, self.tasks):
             owner.close()
         self.health.tasks.close()
 
@@ -353,8 +356,16 @@ class Controller(QObject):
 
     async def shutdown(self) -> None:
         """Each owner cancels its own tasks; then clients close and the embedded adapter stops."""
-        for page in (self.tokens, self.logout, self.sessions, self.verify, self.activity):
+        for page in (
+            self.tokens,
+            self.logout,
+            self.sessions,
+            self.verify,
+            self.demo,
+            self.activity,
+        ):
             await page.tasks.aclose()
+        await self.demo.panel.tasks.aclose()
         await self.health.aclose()
         await self.tasks.aclose()
         await self.workspace.aclose()

@@ -10,10 +10,12 @@ labelled as such. Secrets and tokens are masked the way verification reports mas
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlencode
 
 from adapter_core.token_request import TokenRequest, request_body
 from console.demo.stages import STAGES, Actor, Case, Stage
@@ -109,6 +111,7 @@ class DemoFlow:
         self.panel = PanelData()
         self.logged_out_by: str | None = None
         self.logout_exchanges: list[Exchange] = []
+        self.trade_exchanges: list[Exchange] = []
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -144,12 +147,16 @@ class DemoFlow:
         params: dict[str, str] | None = None,
         answer_label: str = "",
         into: list[Exchange] | None = None,
+        form: dict[str, Any] | None = None,
     ) -> Answer:
         self._take_last()
+        content = urlencode(form).encode() if form is not None else None
+        headers = {"Content-Type": "application/x-www-form-urlencoded"} if form else None
         try:
             answer = await self.client.request(
-                method, path, bearer=bearer, json_body=json_body, params=params
-            )
+                method, path, bearer=bearer, json_body=json_body, params=params,
+                content=content, headers=headers,
+            )  # fmt: skip
         except AdapterUnavailable as exc:
             raise DemoError(str(exc)) from None
         finally:
@@ -355,6 +362,33 @@ class DemoFlow:
         if not answer.ok:
             raise DemoError(f"Could not {what}: HTTP {answer.status}, {answer.errmsg}")
         return answer.data
+
+    # Trading from the panel (after stage 21)
+
+    async def place_order(
+        self,
+        account_id: str,
+        instrument: str,
+        side: str,
+        kind: str,
+        qty: float,
+        limit_price: float | None = None,
+    ) -> str:
+        """An order from the Trading Panel's ticket, as TradingView sends it (a form body and a
+        fresh requestId); its id. The exchange is drawn after the 21 stages."""
+        if self.token is None:
+            raise DemoError("There is no token yet: the panel is not connected.")
+        fields: dict[str, Any] = {"instrument": instrument, "qty": qty, "side": side, "type": kind}
+        if kind == "limit" and limit_price is not None:
+            fields["limitPrice"] = limit_price
+        answer = await self._call(
+            len(STAGES), len(STAGES), Actor.TRADINGVIEW, Actor.ADAPTER, "POST",
+            f"/accounts/{account_id}/orders", bearer=self.token,
+            params=LOCALE | {"requestId": uuid.uuid4().hex}, form=fields, answer_label="order",
+            into=self.trade_exchanges,
+        )  # fmt: skip
+        data = self._data(answer, "place the order")
+        return str(data.get("orderId")) if isinstance(data, dict) else ""
 
     # Logging out (the document's two logout sequences)
 

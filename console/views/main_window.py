@@ -40,12 +40,13 @@ from console.logs import log_dir
 from console.paths import ensure_dir
 from console.services.profiles import Profile
 
-PAGES = ("tokens", "logout", "sessions", "verify", "activity")
+PAGES = ("tokens", "logout", "sessions", "verify", "demo", "activity")
 PAGE_TITLES = {
     "tokens": "Tokens",
     "logout": "Logout",
     "sessions": "Sessions",
     "verify": "Verify",
+    "demo": "Demo",
     "activity": "Activity",
 }
 BANNER_STYLE = (

@@ -1,0 +1,489 @@
+"""The Demo page: the integration flow acted out live, cases A, B and C, for onboarding demos.
+
+Next (Space) acts out one stage for real against the active profile's adapter (its demo CRM
+and TradingView API): the stage list highlights it, the narration says what happens, the
+sequence diagram draws each exchange as it happens, the client area takes the trader's input
+and the Trading Panel preview shows what TradingView would. Either side can end the session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.demo.flow import Arrow, DemoError, DemoFlow
+from console.demo.handout import transcript_html
+from console.demo.panel import PanelSession
+from console.demo.stages import CASE_TITLES, STAGES, Case, Stage
+from console.services.client import AdapterUnavailable
+from console.services.export import ExportError, write_text
+from console.services.operations import AdapterOps
+from console.services.tasks import TaskOwner, off_thread
+from console.services.workspace import Workspace
+from console.slots import task_slot
+from console.views.client_area import ClientArea
+from console.views.sequence_diagram import SequenceDiagram
+from console.views.trading_panel import TradingPanel
+from console.views.verify_detail import exchange_text
+
+CURRENT_COLOUR = "#fff3c4"
+SKIPPED_COLOUR = "#9e9e9e"
+
+
+class DemoPage(QWidget):
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tasks = TaskOwner("the Demo page")
+        self._ops = workspace.active
+        self._flow: DemoFlow | None = None
+        self._busy = False
+        self._autoplay: asyncio.Task[None] | None = None
+        self._presenting = False
+        self._build()
+        self._reset()
+
+    # Layout
+
+    def _build(self) -> None:
+        self.case = QComboBox(self)
+        for case in Case:
+            self.case.addItem(CASE_TITLES[case], str(case))
+        self.case.currentIndexChanged.connect(lambda _: self.restart())
+        self.next_button = QPushButton("Next ▶", self)
+        self.next_button.setToolTip("Act out the next stage (Space)")
+        self.next_button.clicked.connect(self.next_stage)
+        self.back_button = QPushButton("◀ Back", self)
+        self.back_button.setToolTip("Read the previous stage again (nothing is undone)")
+        self.back_button.clicked.connect(self._back)
+        self.autoplay = QCheckBox("Auto-play", self)
+        self.autoplay.toggled.connect(self._autoplay_toggled)
+        self.speed = QSpinBox(self)
+        self.speed.setRange(1, 20)
+        self.speed.setValue(3)
+        self.speed.setSuffix(" s a stage")
+        self.restart_button = QPushButton("Restart", self)
+        self.restart_button.clicked.connect(self.restart)
+        self.logout_tv = QPushButton("Log out in TradingView", self)
+        self.logout_tv.clicked.connect(lambda: self._logout("tradingview"))
+        self.logout_crm = QPushButton("Broker CRM forces logout", self)
+        self.logout_crm.clicked.connect(lambda: self._logout("crm"))
+        self.present = QPushButton("Presenter mode (F11)", self)
+        self.present.setCheckable(True)
+        self.present.toggled.connect(self.set_presenting)
+        self.export = QComboBox(self)
+        self.export.addItems(["Export…", "Diagram as PNG", "Diagram as SVG", "Transcript (HTML)"])
+        self.export.activated.connect(self._export)
+        QShortcut(QKeySequence(Qt.Key.Key_Space), self, self.next_stage)
+        QShortcut(QKeySequence(Qt.Key.Key_F11), self, self.present.toggle)
+
+        bar = QHBoxLayout()
+        for widget in (QLabel("Case:", self), self.case, self.back_button, self.next_button):
+            bar.addWidget(widget)
+        bar.addWidget(self.autoplay)
+        bar.addWidget(self.speed)
+        bar.addWidget(self.restart_button)
+        bar.addStretch(1)
+        for widget in (self.logout_tv, self.logout_crm, self.present, self.export):
+            bar.addWidget(widget)
+
+        self.stages = QListWidget(self)
+        self.stages.setObjectName("demoStages")
+        self.stages.setWordWrap(True)
+        self.stages.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.narration = QLabel("", self)
+        self.narration.setObjectName("demoNarration")
+        self.narration.setWordWrap(True)
+        self.narration.setTextFormat(Qt.TextFormat.RichText)
+        self.narration.setMinimumHeight(64)
+        self.diagram = SequenceDiagram(self)
+        self.diagram.arrow_clicked.connect(self._arrow_clicked)
+        self.detail = QPlainTextEdit(self)
+        self.detail.setObjectName("demoExchange")
+        self.detail.setReadOnly(True)
+        self.detail.setPlaceholderText("Click an arrow to see its request and answer (masked).")
+        self.client_area = ClientArea(self)
+        self.panel = TradingPanel(self)
+        self.panel.connect_requested.connect(self.next_stage)
+        self.panel.logout_requested.connect(lambda: self._logout("tradingview"))
+        self.panel.reconnect_requested.connect(self.restart)
+        self.panel.order_requested.connect(self._order)
+
+        centre = QSplitter(Qt.Orientation.Vertical, self)
+        narration_box = QWidget(self)
+        narration_layout = QVBoxLayout(narration_box)
+        narration_layout.setContentsMargins(0, 0, 0, 0)
+        narration_layout.addWidget(self.narration)
+        narration_layout.addWidget(self.diagram, 1)
+        centre.addWidget(narration_box)
+        centre.addWidget(self.detail)
+        centre.setStretchFactor(0, 4)
+        centre.setStretchFactor(1, 1)
+        right = QSplitter(Qt.Orientation.Vertical, self)
+        right.addWidget(self.client_area)
+        right.addWidget(self.panel)
+        right.setStretchFactor(1, 3)
+        body = QSplitter(Qt.Orientation.Horizontal, self)
+        body.addWidget(self.stages)
+        body.addWidget(centre)
+        body.addWidget(right)
+        body.setStretchFactor(0, 1)
+        body.setStretchFactor(1, 4)
+        body.setStretchFactor(2, 2)
+        body.setSizes([230, 700, 380])
+        self.note = QLabel("", self)
+        self.note.setObjectName("demoNote")
+        self.note.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(body, 1)
+        layout.addWidget(self.note)
+
+    # The profile
+
+    def show_ops(self, ops: AdapterOps) -> None:
+        """The demo belongs to one adapter: another profile (or a restart of it) starts over."""
+        self._ops = ops
+        self.restart()
+
+    # Running the flow
+
+    def _selected_case(self) -> Case:
+        return Case(str(self.case.currentData()))
+
+    def restart(self) -> None:
+        """Drop the run (its token stays minted on the adapter: a demo is throw-away)."""
+        if self._autoplay is not None:
+            self.autoplay.setChecked(False)
+        flow, self._flow = self._flow, None
+        if flow is not None:
+            self.tasks.spawn(flow.aclose())
+        self._reset()
+
+    def _reset(self) -> None:
+        case = self._selected_case()
+        self.panel.stop()
+        self.panel.show_brokers()
+        self.diagram.clear()
+        self.detail.clear()
+        self.client_area.show_case(case)
+        self.client_area.lock(False)
+        self.stages.clear()
+        for stage in STAGES:
+            item = QListWidgetItem(f"{stage.number}. {stage.title}", self.stages)
+            if not stage.applies(case):
+                item.setForeground(QBrush(QColor(SKIPPED_COLOUR)))
+                item.setToolTip(f"Does not apply to case {case}: {stage.skipped_because}.")
+            else:
+                item.setToolTip(stage.narration)
+        self._viewing = 0
+        self.narration.setText(
+            f"<b>Case {CASE_TITLES[case]}</b><br>Press Next (Space) to act out stage 1. Every "
+            f"step runs for real against {self._ops.profile.name}."
+        )
+        self.note.setText("")
+        self._enable()
+
+    def _enable(self) -> None:
+        flow = self._flow
+        position = flow.position if flow is not None else 0
+        token = flow is not None and flow.token is not None and flow.logged_out_by is None
+        self.next_button.setEnabled(not self._busy and (flow is None or not flow.finished))
+        self.back_button.setEnabled(not self._busy and self._viewing > 1)
+        self.logout_tv.setEnabled(not self._busy and token and position >= 16)
+        self.logout_crm.setEnabled(not self._busy and token)
+
+    @task_slot
+    async def next_stage(self) -> None:
+        await self._advance()
+
+    async def _advance(self) -> bool:
+        """One stage; False when nothing more can be done."""
+        if self._busy:
+            return True
+        flow = self._flow
+        if flow is not None and flow.finished:
+            return False
+        self._busy = True
+        self._enable()
+        try:
+            if flow is None:
+                flow = await self._new_flow()
+                if flow is None:
+                    return False
+            stage = flow.next_stage()
+            if stage is not None and stage.number == 8:
+                flow.form = self.client_area.form()
+            stage = await flow.advance()
+        except DemoError as exc:
+            self._problem(str(exc))
+            return False
+        finally:
+            self._busy = False
+            self._enable()
+        if flow is not self._flow:
+            return False
+        await self._show_stage(flow, stage)
+        self._enable()
+        return not flow.finished
+
+    async def _new_flow(self) -> DemoFlow | None:
+        ops = self._ops
+        if not ops.running:
+            self._problem("The embedded adapter is not running: start it (Adapter menu) first.")
+            return None
+        if "demo-crm" not in await ops.capabilities():
+            self._problem(
+                f"{ops.profile.name}'s adapter has no demo CRM: the demo runs on the embedded "
+                "adapter, or on `tv-adapter serve --demo`."
+            )
+            return None
+        secret = await ops.secret()
+        if not secret or ops is not self._ops:
+            self._problem(f"No bearer secret is stored for {ops.profile.name}.")
+            return None
+        flow = DemoFlow(
+            ops.profile.base_url,
+            secret,
+            self._selected_case(),
+            form=self.client_area.form(),
+            on_arrow=self._arrow_added,
+        )
+        await flow.prepare()
+        self._flow = flow
+        return flow
+
+    def _arrow_added(self, arrow: Arrow) -> None:
+        self.diagram.add(arrow)
+
+    async def _show_stage(self, flow: DemoFlow, stage: Stage) -> None:
+        self._viewing = stage.number
+        self._highlight(stage.number)
+        self._narrate(stage, flow.case)
+        number = stage.number
+        if number == 3:
+            self.panel.show_brokers()
+        elif number == 4:
+            self.panel.show_brokers(selected=True)
+        elif number == 5:
+            self.panel.show_connect()
+        elif number == 6:
+            self.panel.show_waiting("Continue in BESTBROKER's client area →")
+        elif number == 7 and flow.case is Case.C:
+            self.client_area.show_accounts(flow.available)
+        elif number == 8:
+            self.client_area.lock(True)
+        elif number == 16:
+            self.panel.show_waiting("Token received. Connecting to BESTBROKER…")
+        elif number == 21:
+            await self._connect_panel(flow)
+
+    def _highlight(self, number: int) -> None:
+        for row in range(self.stages.count()):
+            item = self.stages.item(row)
+            font = QFont(item.font())
+            font.setBold(row == number - 1)
+            item.setFont(font)
+            item.setBackground(QBrush(QColor(CURRENT_COLOUR if row == number - 1 else "#00000000")))
+        self.stages.scrollToItem(self.stages.item(number - 1))
+
+    def _narrate(self, stage: Stage, case: Case) -> None:
+        if stage.applies(case):
+            text = stage.narration
+        else:
+            text = f"<i>Does not apply to case {case}: {stage.skipped_because}.</i>"
+        self.narration.setText(
+            f"<b>Stage {stage.number} of {len(STAGES)}: {stage.title}</b><br>{text}"
+        )
+
+    def _back(self) -> None:
+        if self._viewing > 1:
+            self._viewing -= 1
+            self._highlight(self._viewing)
+            self._narrate(STAGES[self._viewing - 1], self._selected_case())
+            self._enable()
+
+    async def _connect_panel(self, flow: DemoFlow) -> None:
+        if flow.token is None:
+            return
+        session = PanelSession(
+            flow.client,
+            flow.token,
+            flow.panel.config,
+            on_update=self.panel.show_update,
+            on_ended=self._session_ended,
+            on_problem=self.panel.problem,
+        )
+        account = str(flow.panel.accounts[0].get("id"))
+        try:
+            instruments = await session.get(f"/accounts/{account}/instruments")
+        except AdapterUnavailable as exc:
+            self._problem(str(exc))
+            instruments = []
+        if flow is self._flow:
+            self.panel.start(
+                session, flow.panel.accounts, [i for i in instruments if isinstance(i, dict)]
+            )
+
+    def _session_ended(self, reason: str) -> None:
+        self.panel.session_ended(reason)
+        self._enable()
+
+    def _problem(self, text: str) -> None:
+        self.note.setText(text)
+        self.note.setStyleSheet("color: #c62828;")
+
+    # Auto-play
+
+    def _autoplay_toggled(self, on: bool) -> None:
+        if on and self._autoplay is None:
+            self._autoplay = self.tasks.spawn(self._play())
+        elif not on and self._autoplay is not None:
+            self._autoplay.cancel()
+            self._autoplay = None
+
+    async def _play(self) -> None:
+        """One stage, a pause of the chosen length, the next: until the flow is complete."""
+        try:
+            going = await self._advance()
+            while going:
+                await asyncio.sleep(self.speed.value())
+                going = await self._advance()
+        finally:
+            self._autoplay = None
+            self.autoplay.setChecked(False)
+
+    async def play_to(self, number: int) -> None:
+        """Act out the stages up to `number` (screenshots, tests)."""
+        while self._flow is None or self._flow.position < number:
+            if not await self._advance():
+                return
+
+    # Logging out, trading
+
+    @task_slot
+    async def _logout(self, by: str) -> None:
+        flow = self._flow
+        if flow is None or self._busy:
+            return
+        self._busy = True
+        self._enable()
+        try:
+            answer = await flow.logout(by)
+        except DemoError as exc:
+            self._problem(str(exc))
+            return
+        finally:
+            self._busy = False
+            self._enable()
+        who = "the trader in TradingView" if by == "tradingview" else "the broker's CRM"
+        self.narration.setText(
+            f"<b>Logout by {who}</b><br>POST /logout invalidated the token. TradingView's next "
+            f"call answered HTTP {answer.status}: the Trading Panel shows the session ended and "
+            "offers to reconnect."
+        )
+        self._session_ended(f"HTTP {answer.status} after the logout")
+
+    @task_slot
+    async def _order(self, account: str, side: str, kind: str, qty: float, limit: object) -> None:
+        flow = self._flow
+        if flow is None:
+            return
+        price = float(limit) if isinstance(limit, int | float) else None
+        try:
+            order_id = await flow.place_order(
+                account, self.panel.instrument(), side, kind, qty, price
+            )
+        except DemoError as exc:
+            self.panel.problem(str(exc))
+            return
+        self.panel.problem(
+            f"Order {order_id} placed: it shows in Orders, and in Positions once filled."
+        )
+
+    # The diagram
+
+    def _arrow_clicked(self, arrow: Arrow) -> None:
+        if arrow.exchange is None:
+            inside = "simulated" in arrow.label
+            what = (
+                "work inside the adapter's simulated cTrader backend."
+                if inside
+                else "a step of the trader or an actor on its own."
+            )
+            self.detail.setPlainText(
+                f"Stage {arrow.stage}: {arrow.label}\n\nNot an HTTP exchange: {what}"
+            )
+            return
+        self.detail.setPlainText(exchange_text(arrow.exchange))
+
+    # Presenting and exporting
+
+    def set_presenting(self, on: bool) -> None:
+        """Larger type everywhere on the page and the window full screen (F11 again leaves)."""
+        self._presenting = on
+        size = "20px" if on else ""
+        self.narration.setStyleSheet(f"font-size: {size or '15px'};")
+        self.stages.setStyleSheet(f"font-size: {'16px' if on else ''};" if on else "")
+        self.diagram.set_presenting(on)
+        window = self.window()
+        if on:
+            window.showFullScreen()
+        else:
+            window.showNormal()
+
+    def _export(self, index: int) -> None:
+        self.export.setCurrentIndex(0)
+        if index == 0:
+            return
+        kinds = {1: ("png", "PNG image (*.png)"), 2: ("svg", "SVG image (*.svg)"),
+                 3: ("html", "HTML page (*.html)")}  # fmt: skip
+        suffix, name_filter = kinds[index]
+        dialog = QFileDialog(self, "Export the demo")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setNameFilter(name_filter)
+        dialog.setDefaultSuffix(suffix)
+        dialog.selectFile(f"tradingview-flow-case-{self._selected_case()}.{suffix}")
+        dialog.fileSelected.connect(lambda path: self.tasks.spawn(self.export_to(Path(path))))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    async def export_to(self, path: Path) -> None:
+        suffix = path.suffix.lower()
+        if suffix == ".png":
+            done = self.diagram.save_png(path)
+        elif suffix == ".svg":
+            done = self.diagram.save_svg(path)
+        else:
+            flow = self._flow
+            if flow is None:
+                self._problem("Nothing to export yet: act out a stage first.")
+                return
+            try:
+                await off_thread(write_text, path, transcript_html(flow.transcript()))
+                done = True
+            except ExportError as exc:
+                self._problem(str(exc))
+                return
+        if done:
+            self.note.setStyleSheet("")
+            self.note.setText(f"Saved {path} (secrets and tokens masked).")
+        else:
+            self._problem(f"Could not write {path}.")
