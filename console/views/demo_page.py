@@ -64,6 +64,10 @@ class DemoPage(QWidget):
 
     def _build(self) -> None:
         self.case = QComboBox(self)
+        self.case.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.case.setMinimumContentsLength(22)
         for case in Case:
             self.case.addItem(CASE_TITLES[case], str(case))
         self.case.currentIndexChanged.connect(lambda _: self.restart())
@@ -78,14 +82,17 @@ class DemoPage(QWidget):
         self.speed = QSpinBox(self)
         self.speed.setRange(1, 20)
         self.speed.setValue(3)
-        self.speed.setSuffix(" s a stage")
+        self.speed.setSuffix(" s")
+        self.speed.setToolTip("Seconds between stages in auto-play")
         self.restart_button = QPushButton("Restart", self)
         self.restart_button.clicked.connect(self.restart)
         self.logout_tv = QPushButton("Log out in TradingView", self)
         self.logout_tv.clicked.connect(lambda: self._logout("tradingview"))
-        self.logout_crm = QPushButton("Broker CRM forces logout", self)
+        self.logout_crm = QPushButton("CRM forces logout", self)
+        self.logout_crm.setToolTip("The broker's CRM sends /logout with the trader's token")
         self.logout_crm.clicked.connect(lambda: self._logout("crm"))
-        self.present = QPushButton("Presenter mode (F11)", self)
+        self.present = QPushButton("Present (F11)", self)
+        self.present.setToolTip("Presenter mode: larger type, full screen")
         self.present.setCheckable(True)
         self.present.toggled.connect(self.set_presenting)
         self.export = QComboBox(self)

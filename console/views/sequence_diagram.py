@@ -38,8 +38,8 @@ from PySide6.QtWidgets import (
 from console.demo.flow import Arrow, ArrowKind
 from console.demo.stages import ACTORS, Actor
 
-COLUMN = 230
-LEFT = 70
+COLUMN = 190
+LEFT = 40
 HEADER = 54
 ROW = 34
 ACTOR_COLOURS = {
@@ -92,7 +92,9 @@ class SequenceDiagram(QGraphicsView):
         self._selected: ArrowItem | None = None
         self._lifelines: list[QGraphicsItem] = []
         self._largest = 1.0
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        # Always on: a bar that came and went with the scale would resize the view, which
+        # refits the scale, which brings the bar back, without end.
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self.clear()
 
     def set_presenting(self, presenting: bool) -> None:
@@ -105,7 +107,8 @@ class SequenceDiagram(QGraphicsView):
         four lifelines stay in sight; long runs scroll vertically only."""
         width = self.scene().sceneRect().width() or 1.0
         scale = max(MIN_SCALE, min(self._largest, (self.viewport().width() - 4) / width))
-        self.setTransform(QTransform.fromScale(scale, scale))
+        if abs(scale - self.transform().m11()) > 0.01:  # a settled scale never loops
+            self.setTransform(QTransform.fromScale(scale, scale))
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -153,7 +156,7 @@ class SequenceDiagram(QGraphicsView):
         stage = QGraphicsSimpleTextItem(f"{arrow.stage:2}")
         stage.setFont(self._font)
         stage.setBrush(QBrush(QColor("#757575")))
-        stage.setPos(12, y - 10)
+        stage.setPos(6, y - 10)
         self.scene().addItem(stage)
         item = ArrowItem(arrow, y, self._path(arrow, y), self._pen(arrow))
         self.scene().addItem(item)

@@ -51,6 +51,8 @@ PANEL_STYLE = """
 #tradingPanel QPushButton:checked#buy { background: #089981; color: white; }
 #tradingPanel QPushButton:checked#sell { background: #f23645; color: white; }
 #tradingPanel QPushButton#connect { background: #2962ff; color: white; }
+#tradingPanel QPushButton:disabled { color: #5d606b; background: #1e222d; }
+#tradingPanel QLabel[stale="true"] { color: #5d606b; }
 """
 BROKERS = ("BESTBROKER (cTrader)", "Other Broker", "Another Broker", "Paper Trading")
 ORDER_COLUMNS = ("Id", "Symbol", "Side", "Type", "Qty", "Price", "Status")
@@ -75,7 +77,9 @@ def _fill(table: QTableWidget, rows: list[list[str]]) -> None:
 
 
 def _money(value: Any, sign: str) -> str:
-    return f"{sign}{value:,.2f}" if isinstance(value, int | float) else "—"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "—"
+    return f"-{sign}{-value:,.2f}" if value < 0 else f"{sign}{value:,.2f}"
 
 
 class TradingPanel(QFrame):
@@ -219,6 +223,7 @@ class TradingPanel(QFrame):
         self.place = QPushButton("Place order", ticket)
         self.place.clicked.connect(self._place)
         self.ticket_note = QLabel("", ticket)
+        self.ticket_note.setWordWrap(True)
         layout = QGridLayout(ticket)
         layout.addWidget(self.buy, 0, 0)
         layout.addWidget(self.sell, 0, 1)
@@ -259,6 +264,12 @@ class TradingPanel(QFrame):
         self.reconnect.hide()
         self.place.setEnabled(True)
         self.logout_button.setEnabled(True)
+        for label in self.summary.values():
+            label.setProperty("stale", False)
+            label.style().unpolish(label)
+            label.style().polish(label)
+        for table in (self.positions, self.orders, self.history):
+            table.setEnabled(True)
         self.symbol.clear()
         self.symbol.addItems([str(i.get("name")) for i in instruments])
         self.account.blockSignals(True)
@@ -316,11 +327,21 @@ class TradingPanel(QFrame):
             ])  # fmt: skip
 
     def session_ended(self, reason: str) -> None:
-        self.ended.setText(f"Session ended: {reason}. TradingView shows the broker as logged out.")
+        """The figures stay, greyed: they are the adapter's last answer before the 401."""
+        self.ended.setText(
+            f"Session ended: {reason.rstrip('.')}. TradingView shows the broker as logged out; "
+            "the figures below are the last ones before it."
+        )
         self.ended.show()
         self.reconnect.show()
         self.place.setEnabled(False)
         self.logout_button.setEnabled(False)
+        for label in self.summary.values():
+            label.setProperty("stale", True)
+            label.style().unpolish(label)
+            label.style().polish(label)
+        for table in (self.positions, self.orders, self.history):
+            table.setEnabled(False)
 
     def problem(self, text: str) -> None:
         self.ticket_note.setText(text)
