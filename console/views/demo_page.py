@@ -108,8 +108,13 @@ class DemoPage(QWidget):
         bar.addWidget(self.speed)
         bar.addWidget(self.restart_button)
         bar.addStretch(1)
-        for widget in (self.logout_tv, self.logout_crm, self.present, self.export):
-            bar.addWidget(widget)
+        ending = QHBoxLayout()
+        ending.addWidget(QLabel("End the session:", self))
+        for widget in (self.logout_tv, self.logout_crm):
+            ending.addWidget(widget)
+        ending.addStretch(1)
+        for widget in (self.present, self.export):
+            ending.addWidget(widget)
 
         self.stages = QListWidget(self)
         self.stages.setObjectName("demoStages")
@@ -154,12 +159,14 @@ class DemoPage(QWidget):
         body.setStretchFactor(0, 1)
         body.setStretchFactor(1, 4)
         body.setStretchFactor(2, 2)
-        body.setSizes([230, 700, 380])
+        body.setSizes([200, 560, 400])
+        self.stages.setMinimumWidth(170)
         self.note = QLabel("", self)
         self.note.setObjectName("demoNote")
         self.note.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
+        layout.addLayout(ending)
         layout.addWidget(body, 1)
         layout.addWidget(self.note)
 

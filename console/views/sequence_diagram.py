@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 from console.demo.flow import Arrow, ArrowKind
 from console.demo.stages import ACTORS, Actor
 
-COLUMN = 190
+COLUMN = 175
 LEFT = 40
 HEADER = 54
 ROW = 34
@@ -50,7 +50,7 @@ ACTOR_COLOURS = {
 }
 ERROR_COLOUR = "#c62828"
 PRESENTING_SCALE = 1.5
-MIN_SCALE = 0.6
+MIN_SCALE = 0.5
 
 
 def _x(actor: Actor) -> float:
