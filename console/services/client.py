@@ -163,9 +163,18 @@ class ClientSettings:
     timeout: float
 
 
+def _illegal_header(exc: Exception) -> bool:
+    """h11 refuses a header with a line break or a control character and quotes it whole
+    (`Illegal header value b'Bearer ...'`), credential included: that text is never shown."""
+    return isinstance(exc, httpx.LocalProtocolError) and "header" in str(exc).lower()
+
+
 def _describe_failure(exc: Exception, base_url: str) -> str:
-    if isinstance(exc, UnicodeEncodeError):
-        return "A secret or token holds characters an HTTP header cannot carry (only ASCII can)."
+    if isinstance(exc, UnicodeEncodeError) or _illegal_header(exc):
+        return (
+            "A secret or token holds characters an HTTP header cannot carry "
+            "(only printable ASCII can)."
+        )
     if isinstance(exc, httpx.ConnectError):
         cause = exc.__cause__ or exc.__context__
         if isinstance(cause, ssl.SSLError) or "SSL" in str(exc) or "CERTIFICATE" in str(exc):
