@@ -189,10 +189,14 @@ async def trading_limit_order(ctx: RunContext) -> Outcome:
     order_id = placed.data.get("orderId") if placed.ok and isinstance(placed.data, dict) else None
     if not isinstance(order_id, str):
         raise Failed(f"placing a buy limit {qty} {name} at {price} answered {describe(placed)}")
-    working = await _order_status(ctx, f"{base}/orders", order_id)
-    cancel = await ctx.client.request(
-        "DELETE", f"{base}/orders/{order_id}", bearer=await ctx.token(), params={"locale": "en"}
-    )
+    try:
+        working = await _order_status(ctx, f"{base}/orders", order_id)
+    finally:
+        # Whatever stopped the check since placing (the order list failed, the run was
+        # cancelled), the order must not stay working on the account.
+        cancel = await ctx.client.request(
+            "DELETE", f"{base}/orders/{order_id}", bearer=await ctx.token(), params={"locale": "en"}
+        )
     if not cancel.ok:
         raise Failed(
             f"order {order_id} could not be cancelled ({describe(cancel)}): cancel it by hand"
