@@ -50,6 +50,8 @@ from console.views.verify_page import VerifyPage
 EMBEDDED_START_TIMEOUT = 20.0
 MESSAGE_MS = 15_000
 """How long a status-bar message stays."""
+DEMO_TRADERS = 3
+"""How many demo traders Adapter › Start demo traders runs."""
 
 
 class Controller(QObject):
@@ -129,6 +131,10 @@ class Controller(QObject):
         self.start_action = self._action("adapter", "&Start embedded adapter", self._start)
         self.stop_action = self._action("adapter", "S&top embedded adapter", self._stop)
         self.restart_action = self._action("adapter", "&Restart embedded adapter", self._restart)
+        self.window.adapter_menu.addSeparator()
+        self.demo_clients_action = self._action(
+            "adapter", "Start &demo traders", self._toggle_demo_clients
+        )
 
     def _message(self, text: str) -> None:
         self.window.statusBar().showMessage(text, MESSAGE_MS)
@@ -337,10 +343,32 @@ class Controller(QObject):
             self.window.show_problems(self._problems)
 
     def start_demo_clients(self, count: int) -> None:
-        """Scripted TradingView tabs on the embedded adapter, so sessions are live (demos)."""
+        """Scripted TradingView tabs that poll and trade on the embedded adapter (demos)."""
         adapter, secret = self.embedded, self._embedded_secret
-        if count and adapter is not None and adapter.url and secret:
-            self._demo_clients = self.tasks.spawn(run_demo_clients(adapter.url, secret, count))
+        if not count or adapter is None or not secret or self._demo_clients is not None:
+            return
+
+        def url() -> str | None:
+            return adapter.url if adapter.running else None
+
+        self._demo_clients = self.tasks.spawn(run_demo_clients(url, secret, count, self._message))
+        self._demo_clients.add_done_callback(self._demo_clients_ended)
+        self._show_demo_clients()
+
+    def _demo_clients_ended(self, _: object) -> None:
+        self._demo_clients = None
+        self._show_demo_clients()
+
+    def _toggle_demo_clients(self) -> None:
+        if self._demo_clients is not None:
+            self._demo_clients.cancel()
+        else:
+            self.start_demo_clients(DEMO_TRADERS)
+            self._message(f"{DEMO_TRADERS} demo traders poll and trade on the embedded adapter.")
+
+    def _show_demo_clients(self) -> None:
+        running = self._demo_clients is not None
+        self.demo_clients_action.setText("Stop &demo traders" if running else "Start &demo traders")
 
     async def screenshot(self, path: Path, settle_ms: int) -> int:
         """Let layout and paint settle, then save the window as a PNG; 0 on success.
