@@ -244,7 +244,12 @@ class DemoPage(QWidget):
                     return False
             stage = flow.next_stage()
             if stage is not None and stage.number == 8:
-                flow.form = self.client_area.form()
+                form = self.client_area.form()
+                if flow.case is Case.C and not form.link:
+                    # An empty choice means "all of them" to the flow: never for an unticked form.
+                    self._problem("Nothing to link: tick at least one account in the client area.")
+                    return False
+                flow.form = form
             stage = await flow.advance()
         except DemoError as exc:
             self._problem(str(exc))
