@@ -42,6 +42,7 @@ from console.views.confirm import confirm
 from console.views.demo_page import DemoPage
 from console.views.logout_page import LogoutPage
 from console.views.main_window import MainWindow
+from console.views.panel_window import PanelWindow
 from console.views.profile_dialog import ProfileDialog
 from console.views.sessions_page import SessionsPage
 from console.views.tokens_page import TokensPage
@@ -76,6 +77,10 @@ class Controller(QObject):
         self.sessions = SessionsPage(self.workspace)
         self.verify = VerifyPage(self.workspace)
         self.demo = DemoPage(self.workspace)
+        self.panels: list[PanelWindow] = []
+        """Trading Panel previews open for tokens (closed with the console)."""
+        self.tokens.open_panel = self.open_panel
+        self.sessions.open_panel = self.open_panel
         pages: dict[str, QWidget] = {
             "tokens": self.tokens,
             "logout": self.logout,
@@ -330,8 +335,19 @@ class Controller(QObject):
 
     # Problems, screenshots, shutdown
 
+    def open_panel(self, ops: AdapterOps, token: str) -> None:
+        """A Trading Panel preview for `token` on the profile of `ops`, in its own window."""
+        for closed in [panel for panel in self.panels if panel.closed]:
+            self.panels.remove(closed)
+            closed.deleteLater()
+        panel = PanelWindow(ops, token, self.window)
+        self.panels.append(panel)
+        panel.show()
+
     def _window_closed(self) -> None:
         """Nothing may update the window once it is closed: its tasks and polling stop now."""
+        for panel in self.panels:
+            panel.close()
         pages = (self.tokens, self.logout, self.sessions, self.verify, self.demo, self.activity)
         for owner in (*(page.tasks for page in pages), self.demo.panel.tasks, self.tasks):
             owner.close()
@@ -394,6 +410,8 @@ class Controller(QObject):
         ):
             await page.tasks.aclose()
         await self.demo.panel.tasks.aclose()
+        for panel in self.panels:
+            await panel.tasks.aclose()
         await self.health.aclose()
         await self.tasks.aclose()
         await self.workspace.aclose()

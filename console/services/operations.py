@@ -362,6 +362,11 @@ class AdapterOps:
         except (VaultError, KeyError):
             return
 
+    async def held_token(self, token_id: str) -> str | None:
+        """The token itself, where this console minted it for this profile (from the vault)."""
+        record = await off_thread(self._vault.find_token_id, self.profile.id, token_id)
+        return record.token if record is not None else None
+
     # Sessions
 
     def session_feed(self, secret: str, **callbacks: Any) -> SessionFeed:

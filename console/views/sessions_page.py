@@ -13,6 +13,7 @@ import asyncio
 import enum
 import html
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -171,6 +172,14 @@ class SessionsPage(QWidget):
         self.logout_user.clicked.connect(self._logout_user)
         self.copy_id = QPushButton("Copy token id", self)
         self.copy_id.clicked.connect(self._copy_token_id)
+        self.panel_button = QPushButton("Trading Panel preview", self)
+        self.panel_button.setToolTip(
+            "What TradingView shows this trader (for tokens this console minted and still holds)"
+        )
+        self.panel_button.setEnabled(False)
+        self.panel_button.clicked.connect(self._open_panel)
+        self.open_panel: Callable[[AdapterOps, str], None] | None = None
+        """Set by the controller: opens the Trading Panel preview for a token."""
         export = QPushButton("Export view as CSV…", self)
         export.clicked.connect(self._export)
         QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.table).activated.connect(
@@ -180,7 +189,13 @@ class SessionsPage(QWidget):
         self.progress.setMaximumWidth(200)
         self.progress.hide()
         actions = QHBoxLayout()
-        for button in (self.logout_selected, self.logout_user, self.copy_id, export):
+        for button in (
+            self.logout_selected,
+            self.logout_user,
+            self.copy_id,
+            self.panel_button,
+            export,
+        ):
             actions.addWidget(button)
         actions.addStretch(1)
         actions.addWidget(self.progress)
@@ -415,7 +430,27 @@ class SessionsPage(QWidget):
         )
         self.logout_user.setEnabled(len(rows) == 1 and self._mode is _Mode.LIVE)
         self.copy_id.setEnabled(len(rows) == 1 and rows[0].token_id is not None)
+        self.panel_button.setEnabled(False)
+        if len(rows) == 1 and rows[0].can_log_out and rows[0].token_id is not None:
+            self.tasks.spawn(self._offer_panel(self._ops, rows[0].token_id))
         self._refresh_detail()
+
+    async def _offer_panel(self, ops: AdapterOps, token_id: str) -> None:
+        """The preview needs the token itself: only for sessions this console minted."""
+        held = await ops.held_token(token_id)
+        rows = self.selected_rows()
+        current = len(rows) == 1 and rows[0].token_id == token_id and ops is self._ops
+        self.panel_button.setEnabled(current and held is not None)
+
+    @task_slot
+    async def _open_panel(self) -> None:
+        rows = self.selected_rows()
+        ops = self._ops
+        if len(rows) != 1 or rows[0].token_id is None or self.open_panel is None:
+            return
+        token = await ops.held_token(rows[0].token_id)
+        if token is not None and ops is self._ops:
+            self.open_panel(ops, token)
 
     def _refresh_detail(self) -> None:
         rows = self.selected_rows()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shlex
 import time
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
@@ -191,8 +192,17 @@ class TokensPage(QWidget):
         self.raw = QPlainTextEdit(result_box)
         self.raw.setReadOnly(True)
         self.raw.setMaximumHeight(90)
+        self.open_panel_button = QPushButton("Open Trading Panel preview", result_box)
+        self.open_panel_button.setToolTip(
+            "What TradingView would show the trader with this token, from the adapter"
+        )
+        self.open_panel_button.setEnabled(False)
+        self.open_panel_button.clicked.connect(self._open_panel)
+        self.open_panel: Callable[[AdapterOps, str], None] | None = None
+        """Set by the controller: opens the Trading Panel preview for a token."""
         result.addRow("Status", self.status)
         result.addRow("Token", self.token)
+        result.addRow("", self.open_panel_button)
         result.addRow("Expires", self.expiry)
         result.addRow("Claims", self.claims)
         result.addRow("Raw", self.raw)
@@ -416,6 +426,7 @@ class TokensPage(QWidget):
         self.claims.setText("")
         self.raw.setPlainText("")
         self.token.set_value("")
+        self.open_panel_button.setEnabled(False)
         self.status.setStyleSheet("")
         if result is None:
             return
@@ -428,10 +439,16 @@ class TokensPage(QWidget):
             self.status.setStyleSheet("color: #c62828;")
             return
         self.token.set_value(result.token or "")
+        self.open_panel_button.setEnabled(bool(result.token))
         self.claims.setText(_claims_text(result) or result.claims_note)
         self._expiry = result.expiry
         self._tick()
         self._countdown_timer.start()
+
+    def _open_panel(self) -> None:
+        token = self.token.value()
+        if token and self.open_panel is not None:
+            self.open_panel(self._ops, token)
 
     def _tick(self) -> None:
         expiry = self._expiry

@@ -1,0 +1,66 @@
+"""The Trading Panel preview for a token the console holds, from the Tokens and Sessions pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from console.controller import Controller
+from tests.support.console_driver import WAIT_MS, build, click, run
+
+
+@pytest.fixture
+def controller(qtbot: QtBot, qloop: object, console_home: Path) -> Iterator[Controller]:
+    built = build(console_home)
+    qtbot.addWidget(built.window)
+    built.window.show()
+    run(qtbot, built.start_embedded())
+    yield built
+    run(qtbot, built.shutdown())
+
+
+def mint(qtbot: QtBot, controller: Controller) -> None:
+    page = controller.tokens
+    page.user_id.setText("14601")
+    page.brokers.set_tags(["BESTBROKER"])
+    click(qtbot, page.send_button)
+    qtbot.waitUntil(page.open_panel_button.isEnabled, timeout=WAIT_MS)
+
+
+def test_the_tokens_page_opens_what_tradingview_would_show_and_a_logout_ends_it(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    mint(qtbot, controller)
+    click(qtbot, controller.tokens.open_panel_button)
+    [window] = controller.panels
+    panel = window.panel
+    qtbot.waitUntil(lambda: panel.account.count() == 2, timeout=WAIT_MS)
+    names = {panel.account.itemData(i) for i in range(panel.account.count())}
+    assert names == {"137780091", "137792301"}  # BESTBROKER only, not BESTBROKER-EU
+    qtbot.waitUntil(lambda: panel.summary["balance"].text() != "—", timeout=WAIT_MS)
+    assert panel.summary["balance"].text().startswith("$")
+    secret = controller._embedded_secret
+    assert secret
+    assert secret not in window.windowTitle()
+    click(qtbot, panel.logout_button)
+    qtbot.waitUntil(panel.ended.isVisible, timeout=WAIT_MS)
+    assert "Session ended" in panel.ended.text()
+    assert not panel.place.isEnabled()
+
+
+def test_the_sessions_page_offers_the_preview_only_for_tokens_the_console_holds(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    mint(qtbot, controller)
+    controller.window.show_page("sessions")
+    page = controller.sessions
+    qtbot.waitUntil(lambda: page.model.rowCount() >= 1, timeout=WAIT_MS)
+    page.table.selectRow(0)
+    qtbot.waitUntil(page.panel_button.isEnabled, timeout=WAIT_MS)
+    click(qtbot, page.panel_button)
+    qtbot.waitUntil(lambda: len(controller.panels) == 1, timeout=WAIT_MS)
+    panel = controller.panels[0].panel
+    qtbot.waitUntil(lambda: panel.account.count() == 2, timeout=WAIT_MS)
