@@ -50,6 +50,20 @@ def run_and_wait(qtbot: QtBot, page: VerifyPage, runs_before: int) -> None:
     )
 
 
+def run_until_polling(qtbot: QtBot, page: VerifyPage, *, seconds: int) -> None:
+    """Start a run whose latency check polls for `seconds`, and wait until it polls."""
+    quick(page, performance=True)
+    page.latency_seconds.setValue(seconds)
+    qtbot.waitUntil(page.run_button.isEnabled, timeout=WAIT_MS)
+    click(qtbot, page.run_button)
+
+    def polling() -> bool:
+        item = page._items.get("latency.polling")
+        return item is not None and item.text(STATUS) == "running…"
+
+    qtbot.waitUntil(polling, timeout=RUN_MS)
+
+
 def statuses(page: VerifyPage) -> dict[str, str]:
     return {check_id: item.text(STATUS) for check_id, item in page._items.items()}
 
@@ -124,16 +138,7 @@ def test_a_profile_switch_cancels_the_run_and_its_tokens_are_still_logged_out(
     qtbot: QtBot, controller: Controller
 ) -> None:
     page = controller.verify
-    quick(page, performance=True)
-    page.latency_seconds.setValue(5)
-    qtbot.waitUntil(page.run_button.isEnabled, timeout=WAIT_MS)
-    click(qtbot, page.run_button)
-
-    def polling() -> bool:
-        item = page._items.get("latency.polling")
-        return item is not None and item.text(STATUS) == "running…"
-
-    qtbot.waitUntil(polling, timeout=RUN_MS)
+    run_until_polling(qtbot, page, seconds=5)
     with BrokerOnlyAdapter() as plain:
         add_profile(controller, plain.url, plain.secret)
         assert page.tree.topLevelItemCount() == 0
@@ -216,16 +221,7 @@ def test_quitting_mid_run_still_logs_the_run_s_tokens_out(
     qtbot: QtBot, controller: Controller
 ) -> None:
     page = controller.verify
-    quick(page, performance=True)
-    page.latency_seconds.setValue(30)
-    qtbot.waitUntil(page.run_button.isEnabled, timeout=WAIT_MS)
-    click(qtbot, page.run_button)
-
-    def polling() -> bool:
-        item = page._items.get("latency.polling")
-        return item is not None and item.text(STATUS) == "running…"
-
-    qtbot.waitUntil(polling, timeout=RUN_MS)
+    run_until_polling(qtbot, page, seconds=30)
     ops = controller.workspace.active
     assert run(qtbot, ops.user_sessions(14601))  # the run's token is live while it polls
     run(qtbot, page.tasks.aclose())  # what quitting does to the page's tasks
