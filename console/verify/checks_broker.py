@@ -79,6 +79,7 @@ def _invalid_bodies(body: dict[str, Any]) -> list[tuple[str, bytes]]:
         ("account ids as strings", changed(ctidTraderAccountIds=[str(i) for i in ids])),
         ("isVerified as a string", changed(isVerified="true")),
         ("a body that is not JSON", b"userId=14601&brokerNames=BESTBROKER"),
+        ("an empty object", b"{}"),
     ]
 
 

@@ -172,12 +172,19 @@ class RunContext:
     # Minting and logging out, remembered for the clean-up
 
     def keep(self, answer: Answer) -> str | None:
-        """The token an answer carries, remembered for the final logout."""
-        if answer.ok and isinstance(answer.data, str) and answer.data:
-            if answer.data not in self.minted:
-                self.minted.append(answer.data)
-                self.recorder.masker.add_token(answer.data)
-            return answer.data
+        """The token an answer carries, remembered for the final logout.
+
+        A foreign adapter may wrap it (`{"d": {"token": ...}}`): such a token is remembered
+        too, so the run logs it out or reports it, although `mint.seed-example` fails.
+        """
+        found = answer.data if answer.ok else None
+        if isinstance(found, dict):
+            found = next((v for k, v in found.items() if _is_token_key(k)), None)
+        if isinstance(found, str) and found:
+            if found not in self.minted:
+                self.minted.append(found)
+                self.recorder.masker.add_token(found)
+            return found if found == answer.data else None
         return None
 
     async def mint_answer(self, request: TokenRequest) -> tuple[Answer, str | None]:
@@ -311,6 +318,10 @@ class RunContext:
 
         token: str = await self._fact("revoked-token", fetch)
         return token
+
+
+def _is_token_key(key: object) -> bool:
+    return str(key).lower().replace("_", "") in ("token", "accesstoken")
 
 
 def describe(answer: Answer) -> str:

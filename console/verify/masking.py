@@ -10,10 +10,12 @@ the activity log uses.
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import quote
 
 from console.services.client import RawExchange
 from console.services.redaction import (
@@ -31,6 +33,15 @@ MIN_LEARNT_LENGTH = 8
 """Shorter Authorization credentials are stand-ins (`garbage`), not worth fingerprinting."""
 MIN_SECRET_LENGTH = 8
 """A shorter broker secret would be masked inside ordinary words; runs refuse it."""
+
+
+def _more_spellings(value: str) -> set[str]:
+    """Lower-case percent-encoding and HTML's entities (named, decimal and hex)."""
+    encoded = quote(value, safe="")
+    lower = re.sub(r"%[0-9A-F]{2}", lambda match: match.group().lower(), encoded)
+    numeric = "".join(c if c.isalnum() else f"&#{ord(c)};" for c in value)
+    hexa = "".join(c if c.isalnum() else f"&#x{ord(c):X};" for c in value)
+    return {lower, html.escape(value), html.escape(value, quote=False), numeric, hexa}
 
 
 def _strings(value: Any) -> list[str]:
@@ -73,8 +84,9 @@ class Masker:
     def _learn(self, value: str, label: str) -> None:
         if not value:
             return
-        for spelling in spellings(value):
-            self._labels[spelling] = label
+        for spelling in spellings(value) | _more_spellings(value):
+            if spelling:
+                self._labels[spelling] = label
         self._pattern = None
 
     def text(self, text: str) -> str:

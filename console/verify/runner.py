@@ -24,7 +24,16 @@ from console.services.client import (
     RawExchange,
 )
 from console.verify.catalogue import Check, selected
-from console.verify.context import Failed, Outcome, Recorder, RunContext, RunOptions, Skip, Target
+from console.verify.context import (
+    Failed,
+    Outcome,
+    Recorder,
+    RunContext,
+    RunOptions,
+    Skip,
+    Target,
+    envelope,
+)
 from console.verify.masking import MIN_SECRET_LENGTH, Masker, fingerprint
 from console.verify.model import CheckResult, RunReport, Status
 
@@ -163,6 +172,11 @@ class Run:
             return (
                 f"POST /generate/token answered HTTP {answer.status}: "
                 f"{self.target.base_url} is not the adapter's base URL"
+            )
+        if answer.status == 400 and envelope(answer) is None:
+            return (
+                "POST /generate/token answered HTTP 400 without the JSON error envelope: the "
+                "request did not reach an adapter (a proxy, or a header the server refused)"
             )
         return None
 

@@ -227,12 +227,6 @@ def test_a_short_token_inside_an_object_is_masked_and_named(
     assert minted == {"s": "ok", "d": {key: token_label(issued[0])}}
 
 
-@pytest.mark.xfail(
-    reason="RunContext.keep only keeps a string d: a token inside an object is neither logged "
-    "out nor listed in not_logged_out, so the report (and JUnit's 'run' suite) says no token "
-    "was left live",
-    strict=True,
-)
 def test_a_token_inside_an_object_is_logged_out_or_reported(quirky: QuirkyAdapter) -> None:
     quirky.use(Quirks(token_shape="object"))
     report = run_checks(quirky.url, quirky.secret, ("broker",))
