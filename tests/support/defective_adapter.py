@@ -11,13 +11,9 @@ so a test can look for them where they must not be.
 from __future__ import annotations
 
 import json
-import threading
-import time
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-import uvicorn
 from starlette.datastructures import Headers
 from starlette.types import Message, Receive, Scope, Send
 
@@ -25,14 +21,13 @@ from adapter_core.api.app import create_app
 from adapter_core.broker_auth import BrokerSecrets, generate_secret
 from adapter_core.datadir import STORE_FILE, ensure_private_dir
 from adapter_core.headless import adapter_services, build_app
-from adapter_core.server import base_url, bind_socket, server_config
+from adapter_core.server import server_config
 from adapter_core.store.sqlite import SqliteTokenStore
 from adapter_core.token_request import TokenRequestError, parse_token_request_body
 from adapter_core.tokens.codec import DEFAULT_TTL_SECONDS
 from adapter_core.tokens.keyring import KeyRing
+from tests.support.threaded_server import ThreadedServer
 
-START_TIMEOUT = 10.0
-STOP_TIMEOUT = 10.0
 SEED_BODY = {
     "userId": 14601,
     "brokerNames": ["BESTBROKER"],
@@ -101,16 +96,16 @@ async def _answer(
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-class DefectiveAdapter:
+class DefectiveAdapter(ThreadedServer):
     """The adapter app with switchable defects, served on 127.0.0.1 (port 0) in a thread."""
 
     def __init__(
         self, data_dir: Path, *, defect: str | None = None, broker_only: bool = False
     ) -> None:
+        super().__init__()
         self.secret = generate_secret()
         self.issued: list[str] = []
         """Every token the adapter issued, in order (whatever the defect)."""
-        self.url = ""
         self._defect: str | None = None
         self._kept_logouts: set[str] = set()
         self._users: dict[str, int] = {}
@@ -121,11 +116,7 @@ class DefectiveAdapter:
             store, KeyRing.generate(), BrokerSecrets([self.secret]), DEFAULT_TTL_SECONDS
         )
         self._app = create_app(services) if broker_only else build_app(services, demo_crm=True)
-        self._sock = bind_socket("127.0.0.1", 0)
-        self._server = uvicorn.Server(server_config(self, "warning"))
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
-        )
+        self.serve_with(server_config(self, "warning"))
 
     @property
     def defect(self) -> str | None:
@@ -138,36 +129,6 @@ class DefectiveAdapter:
         self._kept_logouts = set()
         self._widest = {}
         self._defect = defect
-
-    # Lifetime
-
-    def start(self) -> DefectiveAdapter:
-        self._thread.start()
-        deadline = time.monotonic() + START_TIMEOUT
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the in-process adapter did not start")
-            time.sleep(0.01)
-        self.url = base_url(self._sock)
-        return self
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        if self._thread.is_alive():
-            self._thread.join(STOP_TIMEOUT)
-        self._sock.close()
-
-    def __enter__(self) -> DefectiveAdapter:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # The ASGI layer
 

@@ -24,12 +24,9 @@ import itertools
 import json
 import re
 import secrets
-import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import parse_qs
 
@@ -37,11 +34,9 @@ import uvicorn
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import Receive, Scope, Send
 
-from adapter_core.server import base_url, bind_socket
 from adapter_core.token_request import TokenRequestError, parse_token_request_body
+from tests.support.threaded_server import ThreadedServer
 
-START_TIMEOUT = 10.0
-STOP_TIMEOUT = 10.0
 TRADINGVIEW_ORIGIN = "https://www.tradingview.com"
 DEFAULT_SECRET = "Qk/CanarySecret7Xw<&>+Tail9Zr4Qm="
 """ASCII (a header can carry it) with `/`, `<`, `&`, `>`, `+`, `=`: characters JSON encoders
@@ -183,21 +178,18 @@ def encode(document: Any, style: Escape | None = None) -> bytes:
 # The adapter
 
 
-class QuirkyAdapter:
+class QuirkyAdapter(ThreadedServer):
     """A conforming adapter with switchable quirks, served on 127.0.0.1 (port 0) in a thread."""
 
     def __init__(self, secret: str = DEFAULT_SECRET) -> None:
+        super().__init__()
         self.secret = secret
         self.quirks = Quirks()
         self._state = _State()
-        self.url = ""
-        self._sock = bind_socket("127.0.0.1", 0)
-        config = uvicorn.Config(
-            self, log_level="warning", log_config=None, lifespan="off", access_log=False
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
+        self.serve_with(
+            uvicorn.Config(
+                self, log_level="warning", log_config=None, lifespan="off", access_log=False
+            )
         )
 
     def use(self, quirks: Quirks | None = None, *, secret: str = DEFAULT_SECRET) -> None:
@@ -226,36 +218,6 @@ class QuirkyAdapter:
     def requests(self) -> list[tuple[str, str]]:
         """(method, path) of every request received since `use()`."""
         return list(self._state.requests)
-
-    # Lifetime
-
-    def start(self) -> QuirkyAdapter:
-        self._thread.start()
-        deadline = time.monotonic() + START_TIMEOUT
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the quirky adapter did not start")
-            time.sleep(0.01)
-        self.url = base_url(self._sock)
-        return self
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        if self._thread.is_alive():
-            self._thread.join(STOP_TIMEOUT)
-        self._sock.close()
-
-    def __enter__(self) -> QuirkyAdapter:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # ASGI
 
