@@ -1,0 +1,435 @@
+"""The Demo page driven offscreen against the console's own embedded adapter: the stage list,
+the live sequence diagram, the Trading Panel preview fed with the minted token, logging out
+from either side, restarting, exporting, and `--screenshot --page demo`."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote, quote_plus
+
+import httpx
+import keyring
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QColor, QImage
+from PySide6.QtWidgets import QTableWidget
+from pytestqt.qtbot import QtBot
+
+from console.controller import Controller
+from console.demo.flow import DemoFlow
+from console.demo.stages import STAGES, Actor, Case
+from console.services.secrets import EMBEDDED_BROKER_SECRET, KeyringSecretStore
+from console.views.demo_page import CURRENT_COLOUR, SKIPPED_COLOUR, DemoPage
+from console.views.sequence_diagram import ArrowItem
+from tests.support.console_driver import WAIT_MS, build, click, run
+
+LIVE, DEMO = 137780091, 137792301
+"""User 14601's accounts with BESTBROKER (its BESTBROKER-EU account is never granted)."""
+AWKWARD = '/+="\\&%?#'
+"""Characters that JSON-escaping or percent-encoding spell differently."""
+CONSOLE = Path(sys.executable).parent / "tv-adapter-console"
+EMPTY = "—"
+
+
+def _stored_secret() -> str:
+    """The embedded adapter's broker secret, chosen so each way of spelling it differs."""
+    secret = f"page-{secrets.token_urlsafe(24)}{AWKWARD}"
+    KeyringSecretStore(keyring.get_keyring()).set(EMBEDDED_BROKER_SECRET, secret)
+    return secret
+
+
+@pytest.fixture
+def controller(qtbot: QtBot, qloop: object, console_home: Path) -> Iterator[Controller]:
+    _stored_secret()
+    built = build(console_home)
+    qtbot.addWidget(built.window)
+    built.window.show()
+    run(qtbot, built.start_embedded())
+    built.window.show_page("demo")
+    yield built
+    # Controller.shutdown closes the pages' tasks but not the run's HTTP client: closed here,
+    # or its sockets are collected unclosed during a later test (ResourceWarning).
+    flow = built.demo._flow
+    built.demo.panel.stop()
+    if flow is not None:
+        run(qtbot, flow.aclose())
+    run(qtbot, built.shutdown())
+
+
+def choose(page: DemoPage, case: Case) -> None:
+    page.case.setCurrentIndex(page.case.findData(str(case)))
+    assert page.case.currentData() == str(case)
+
+
+def play(qtbot: QtBot, controller: Controller, case: Case, stage: int = len(STAGES)) -> DemoFlow:
+    page = controller.demo
+    choose(page, case)
+    run(qtbot, page.play_to(stage))
+    flow = page._flow
+    assert flow is not None, page.note.text()
+    assert flow.position == stage, page.note.text()
+    return flow
+
+
+def secret_of(controller: Controller) -> str:
+    secret = controller._embedded_secret
+    assert secret
+    assert secret.endswith(AWKWARD)
+    return secret
+
+
+def spellings(value: str) -> set[str]:
+    return {
+        value,
+        json.dumps(value)[1:-1],
+        quote(value, safe=""),
+        quote(value),
+        quote_plus(value),
+    }
+
+
+def assert_hidden(text: str, *values: str | None) -> None:
+    for value in values:
+        assert value
+        for spelling in spellings(value):
+            assert spelling not in text
+
+
+def highlighted(page: DemoPage) -> list[int]:
+    """The stage numbers drawn as the current one (bold on the highlight colour)."""
+    rows = []
+    for row in range(page.stages.count()):
+        item = page.stages.item(row)
+        current = item.background().color().name() == CURRENT_COLOUR
+        assert current == item.font().bold()
+        if current:
+            rows.append(row + 1)
+    return rows
+
+
+def greyed(page: DemoPage) -> list[int]:
+    return [
+        row + 1
+        for row in range(page.stages.count())
+        if page.stages.item(row).foreground().color().name() == SKIPPED_COLOUR
+    ]
+
+
+def panel_accounts(page: DemoPage) -> list[int]:
+    combo = page.panel.account
+    return sorted(int(combo.itemData(index)) for index in range(combo.count()))
+
+
+def granted_by_token(controller: Controller, token: str | None) -> list[int]:
+    """What the adapter itself says the token grants (GET /accounts as TradingView)."""
+    assert token is not None
+    assert controller.embedded is not None
+    url = controller.embedded.url
+    assert url is not None
+    answer = httpx.get(
+        f"{url}/accounts",
+        params={"locale": "en"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    return sorted(int(account["id"]) for account in answer.json()["d"])
+
+
+def token_status(controller: Controller, token: str | None) -> int:
+    assert token is not None
+    assert controller.embedded is not None
+    answer = httpx.get(
+        f"{controller.embedded.url}/accounts",
+        params={"locale": "en"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    return answer.status_code
+
+
+def click_arrow(qtbot: QtBot, page: DemoPage, label: str) -> None:
+    """Click the diagram's arrow with this label where it is drawn, as a presenter would."""
+    items = [item for item in page.diagram.arrow_items() if item.arrow.label == label]
+    assert items, [item.arrow.label for item in page.diagram.arrow_items()]
+    item: ArrowItem = items[0]
+    page.diagram.ensureVisible(item)
+    bounds = item.path().boundingRect()
+    point: QPoint = page.diagram.mapFromScene(item.mapToScene(bounds.center()))
+    assert page.diagram.viewport().rect().contains(point)
+    qtbot.mouseClick(  # type: ignore[no-untyped-call]
+        page.diagram.viewport(), Qt.MouseButton.LeftButton, pos=point
+    )
+
+
+def rows(table: QTableWidget) -> list[list[str]]:
+    def text(row: int, column: int) -> str:
+        item = table.item(row, column)
+        return item.text() if item is not None else ""
+
+    return [
+        [text(row, column) for column in range(table.columnCount())]
+        for row in range(table.rowCount())
+    ]
+
+
+# One definition of the stages
+
+
+def test_the_stage_list_is_the_one_definition(qtbot: QtBot, controller: Controller) -> None:
+    page = controller.demo
+    for case in Case:
+        choose(page, case)
+        page._reset()
+        assert page.stages.count() == len(STAGES)
+        texts = [page.stages.item(row).text() for row in range(page.stages.count())]
+        assert texts == [f"{stage.number}. {stage.title}" for stage in STAGES]
+        skipped = [stage.number for stage in STAGES if not stage.applies(case)]
+        assert greyed(page) == skipped
+        for stage in STAGES:
+            tip = page.stages.item(stage.number - 1).toolTip()
+            if stage.applies(case):
+                assert tip == stage.narration
+            else:
+                assert tip.startswith(f"Does not apply to case {case}")
+        assert highlighted(page) == []
+
+
+# Acting the flow out
+
+
+@pytest.mark.parametrize("case", list(Case))
+def test_playing_to_the_end_draws_the_flow_and_connects_the_panel(
+    qtbot: QtBot, controller: Controller, case: Case
+) -> None:
+    page = controller.demo
+    flow = play(qtbot, controller, case)
+    secret = secret_of(controller)
+    assert highlighted(page) == [21]
+    assert page.narration.text().startswith(f"<b>Stage 21 of {len(STAGES)}")
+    assert greyed(page) == ([9, 10, 11, 12] if case is Case.C else [])
+
+    assert page.diagram.arrows == flow.arrows
+    assert len(page.diagram.arrow_items()) == len(flow.arrows)
+    drawn_stages = {arrow.stage for arrow in page.diagram.arrows}
+    assert drawn_stages == {stage.number for stage in STAGES if stage.applies(case)}
+
+    click_arrow(qtbot, page, "POST /generate/token")
+    shown = page.detail.toPlainText()
+    assert "POST" in shown
+    assert "/generate/token" in shown
+    assert "Bearer ‹broker secret›" in shown
+    assert "‹token " in shown
+    assert_hidden(shown, secret, flow.token)
+    click_arrow(qtbot, page, "200 accounts")
+    shown = page.detail.toPlainText()
+    assert "Bearer ‹token " in shown
+    assert "HTTP 200" in shown
+    assert_hidden(shown, secret, flow.token)
+    click_arrow(qtbot, page, "store the token")
+    assert "Not an HTTP exchange" in page.detail.toPlainText()
+
+    granted = granted_by_token(controller, flow.token)
+    assert panel_accounts(page) == granted
+    if case is Case.C:
+        assert granted == [LIVE, DEMO]
+    else:
+        assert granted == flow.account_ids
+        assert granted not in ([LIVE], [DEMO], [LIVE, DEMO])
+
+    balance = page.panel.summary["balance"]
+    qtbot.waitUntil(lambda: balance.text() != EMPTY, timeout=WAIT_MS)
+    sign = str(flow.panel.accounts[0].get("currencySign") or "")
+    assert balance.text() == f"{sign}{flow.panel.state['balance']:,.2f}"
+    if case is not Case.C:
+        assert balance.text() == "$10,000.00"
+    qtbot.waitUntil(lambda: page.panel.summary["equity"].text() != EMPTY, timeout=WAIT_MS)
+
+
+def test_case_c_links_only_what_the_trader_ticks(qtbot: QtBot, controller: Controller) -> None:
+    page = controller.demo
+    flow = play(qtbot, controller, Case.C, 7)
+    offered = {account: box for box, account in page.client_area.link_checks}
+    assert sorted(offered) == [LIVE, DEMO, 137800001]
+    assert not offered[137800001].isEnabled()  # BESTBROKER-EU: not this broker's
+    for box in offered.values():
+        box.setChecked(False)
+    run(qtbot, page.play_to(len(STAGES)))
+    assert flow.position == 7  # nothing ticked: nothing is linked, nothing minted
+    assert flow.token is None
+    assert "tick" in page.note.text()
+    offered[DEMO].setChecked(True)
+    run(qtbot, page.play_to(len(STAGES)))
+    assert flow.finished
+    assert flow.account_ids == [DEMO]
+    assert granted_by_token(controller, flow.token) == [DEMO]
+    assert panel_accounts(page) == [DEMO]
+
+
+def test_an_order_from_the_ticket_shows_in_orders_or_positions(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    page = controller.demo
+    play(qtbot, controller, Case.A)
+    panel = page.panel
+    qtbot.waitUntil(lambda: panel.summary["balance"].text() != EMPTY, timeout=WAIT_MS)
+    assert rows(panel.orders) == []
+    assert rows(panel.positions) == []
+    assert panel.symbol.count() > 0
+    symbol = panel.symbol.currentText()
+    panel.kind.setCurrentText("market")
+    panel.quantity.setValue(0.3)
+    click(qtbot, panel.sell)
+    click(qtbot, panel.place)
+
+    def shown() -> bool:
+        table = rows(panel.orders) + rows(panel.positions)
+        return any(symbol in row and "sell" in row for row in table)
+
+    qtbot.waitUntil(shown, timeout=WAIT_MS)
+    assert panel.ticket_note.text().startswith("Order ")
+    order_id = panel.ticket_note.text().split()[1]
+    ordered = [row for row in rows(panel.orders) if row[0] == order_id]
+    held = [row for row in rows(panel.positions) if row[1] == symbol]
+    assert ordered or held
+    for row in ordered:
+        assert row[1:5] == [symbol, "sell", "market", "0.3"]
+    for row in held:
+        assert row[2:4] == ["sell", "0.3"]
+
+
+@pytest.mark.parametrize(
+    ("case", "button", "by", "actor"),
+    [
+        (Case.A, "logout_tv", "tradingview", Actor.TRADINGVIEW),
+        (Case.B, "logout_crm", "crm", Actor.CLIENT_AREA),
+        (Case.C, "panel", "tradingview", Actor.TRADINGVIEW),
+    ],
+)
+def test_each_logout_button_ends_the_session(
+    qtbot: QtBot, controller: Controller, case: Case, button: str, by: str, actor: Actor
+) -> None:
+    page = controller.demo
+    flow = play(qtbot, controller, case)
+    panel = page.panel
+    qtbot.waitUntil(lambda: panel.summary["balance"].text() != EMPTY, timeout=WAIT_MS)
+    assert not panel.ended.isVisible()
+    assert token_status(controller, flow.token) == 200
+    pressed = panel.logout_button if button == "panel" else getattr(page, button)
+    assert pressed.isEnabled()
+    click(qtbot, pressed)
+    qtbot.waitUntil(panel.ended.isVisible, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: len(flow.logout_exchanges) == 2, timeout=WAIT_MS)
+    assert panel.ended.text().startswith("Session ended")
+    assert "logged out" in panel.ended.text()
+    assert panel.reconnect.isVisible()
+    assert not panel.place.isEnabled()
+    assert not page.logout_tv.isEnabled()
+    assert not page.logout_crm.isEnabled()
+    assert flow.logged_out_by == by
+    assert [exchange.status for exchange in flow.logout_exchanges] == [200, 401]
+    logouts = [arrow for arrow in page.diagram.arrows if arrow.label == "POST /logout"]
+    assert [(arrow.source, arrow.target) for arrow in logouts] == [(actor, Actor.ADAPTER)]
+    assert token_status(controller, flow.token) == 401
+
+
+def test_restart_and_a_new_case_start_over(qtbot: QtBot, controller: Controller) -> None:
+    page = controller.demo
+    play(qtbot, controller, Case.C)
+    assert page.diagram.arrows
+    assert highlighted(page) == [21]
+    click_arrow(qtbot, page, "POST /generate/token")
+    assert page.detail.toPlainText()
+    click(qtbot, page.restart_button)
+    assert page._flow is None
+    assert page.diagram.arrows == []
+    assert page.diagram.arrow_items() == []
+    assert highlighted(page) == []
+    assert page.detail.toPlainText() == ""
+    assert page.panel.pages.currentIndex() == 0  # back to TradingView's broker list
+    assert greyed(page) == [9, 10, 11, 12]
+
+    flow = play(qtbot, controller, Case.C, 7)
+    assert page.diagram.arrows
+    assert highlighted(page) == [7]
+    choose(page, Case.A)
+    assert page._flow is None
+    assert page.diagram.arrows == []
+    assert page.diagram.arrow_items() == []
+    assert highlighted(page) == []
+    assert greyed(page) == []
+    assert page.narration.text().startswith("<b>Case A")
+
+    again = play(qtbot, controller, Case.A, 10)
+    assert again is not flow
+    assert again.case is Case.A
+    assert {arrow.stage for arrow in page.diagram.arrows} >= {1, 10}
+    assert highlighted(page) == [10]
+
+
+def test_exports_hold_no_secret_and_no_token(
+    qtbot: QtBot, controller: Controller, tmp_path: Path
+) -> None:
+    page = controller.demo
+    flow = play(qtbot, controller, Case.B)
+    click(qtbot, page.logout_crm)
+    qtbot.waitUntil(page.panel.ended.isVisible, timeout=WAIT_MS)
+    secret = secret_of(controller)
+    written: dict[str, bytes] = {}
+    for suffix in ("png", "svg", "html"):
+        path = tmp_path / f"flow.{suffix}"
+        run(qtbot, page.export_to(path))
+        assert page.note.text() == f"Saved {path} (secrets and tokens masked)."
+        written[suffix] = path.read_bytes()
+    image = QImage(str(tmp_path / "flow.png"))
+    assert not image.isNull()
+    assert image.width() >= 800
+    assert image.height() >= 34 * len(flow.arrows)
+    svg = written["svg"].decode("utf-8")
+    assert "<svg" in svg
+    html = written["html"].decode("utf-8")
+    assert all(stage.title.replace("'", "&#x27;") in html for stage in STAGES)
+    assert "/generate/token" in html
+    assert "‹broker secret›" in html
+    assert "Logout by the broker" in html
+    for data in written.values():
+        assert_hidden(data.decode("utf-8", "replace"), secret, flow.token)
+        for value in (secret, flow.token):
+            assert value is not None
+            assert value.encode() not in data
+
+
+def test_the_screenshot_of_the_demo_page(console_home: Path, tmp_path: Path) -> None:
+    """`tv-adapter-console --screenshot FILE --page demo` plays the flow to its end first."""
+    picture = tmp_path / "demo.png"
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "TV_ADAPTER_CONSOLE_HOME": str(console_home),
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+    }
+    result = subprocess.run(
+        [str(CONSOLE), "--screenshot", str(picture), "--page", "demo"],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    image = QImage(str(picture))
+    assert not image.isNull()
+    assert image.width() >= 800
+    assert image.height() >= 500
+    colours = {
+        image.pixelColor(x, y).name()
+        for x in range(0, image.width(), 2)
+        for y in range(0, image.height(), 2)
+    }
+    assert QColor(CURRENT_COLOUR).name() in colours  # a stage is highlighted: the flow ran
