@@ -410,6 +410,7 @@ class Controller(QObject):
         ):
             await page.tasks.aclose()
         await self.demo.panel.tasks.aclose()
+        await self.demo.aclose()
         for panel in self.panels:
             await panel.tasks.aclose()
         await self.health.aclose()

@@ -177,6 +177,13 @@ class DemoPage(QWidget):
         self._ops = ops
         self.restart()
 
+    async def aclose(self) -> None:
+        """Shutdown: the panel's polling and the run's HTTP client end before the loop does."""
+        self.panel.stop()
+        flow, self._flow = self._flow, None
+        if flow is not None:
+            await flow.aclose()
+
     # Running the flow
 
     def _selected_case(self) -> Case:

@@ -44,8 +44,11 @@ class BrokerOnlyAdapter:
     async def _mint(self, request: Request) -> Response:
         if self._bearer(request) != self.secret:
             return JSONResponse({"s": "error", "errmsg": "Unauthorized"}, 401)
-        body = await request.json()
-        if "userId" not in body:
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse({"s": "error", "errmsg": "The body is not JSON."}, 400)
+        if not isinstance(body, dict) or "userId" not in body:
             return JSONResponse({"s": "error", "errmsg": "userId is required"}, 400)
         self.issued += 1
         return JSONResponse({"s": "ok", "d": f"opaque-token-number-{self.issued:04d}-" + "x" * 40})
