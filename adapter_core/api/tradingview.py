@@ -32,7 +32,7 @@ from adapter_core.services import AdapterServices
 from adapter_core.sessions import SessionRegistry, TraderSession
 from adapter_core.tokens.claims import TokenClaims
 from adapter_core.tokens.codec import InvalidToken, TokenFault
-from adapter_core.tradingview import mapping
+from adapter_core.tradingview import forms, mapping
 from adapter_core.tradingview.brackets import Bracket
 from adapter_core.tradingview.forms import MAX_FORM_BYTES, Form
 from adapter_core.tradingview.market import MarketBoard
@@ -204,7 +204,7 @@ def tradingview_routes(api: TradingViewApi) -> list[Route]:
     async def place_order(request: Request) -> Response:
         session = await api.session(request, request.path_params["account_id"])
         form = await _form(request)
-        request_id = request.query_params.get("requestId")
+        request_id = forms.request_id(request.query_params.get("requestId"))
         if request_id and request_id in session.request_ids:
             return ok({"orderId": str(session.request_ids[request_id])})
         symbol = api.symbol(form.text("instrument"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import TypeVar
 from urllib.parse import parse_qsl
@@ -14,6 +15,13 @@ T = TypeVar("T")
 MAX_FORM_BYTES = 16 * 1024
 MAX_NUMBER = 1e12
 """Far above any real quantity or price; keeps arithmetic on them finite."""
+DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?|\.[0-9]+", re.ASCII)
+"""What a quantity or price may look like: ASCII digits only. Python's float() would also take
+`1_0` (ten), `١٠` (Arabic-Indic ten), fullwidth digits, `inf` and surrounding spaces."""
+MAX_REQUEST_ID_LENGTH = 64
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}", re.ASCII)
+"""TradingView's requestId is an opaque short string; anything longer or stranger is refused,
+which bounds the idempotency memory of a session (MAX_REQUEST_IDS ids of this length)."""
 
 
 class FormError(Refusal):
@@ -51,11 +59,12 @@ class Form:
         return self.text(name) if name in self else None
 
     def number(self, name: str) -> float:
-        text = self.text(name)
-        try:
-            value = float(text)
-        except ValueError:
-            raise FormError(f"{name} must be a number.") from None
+        text = self._fields.get(name, "")
+        if not text.strip():
+            raise FormError(f"The field {name} is required.")
+        if DECIMAL.fullmatch(text) is None:
+            raise FormError(f"{name} must be a number written with the digits 0-9 and a point.")
+        value = float(text)
         if not math.isfinite(value) or value <= 0:
             raise FormError(f"{name} must be a positive number.")
         if value > MAX_NUMBER:
@@ -66,7 +75,21 @@ class Form:
         return self.number(name) if name in self else None
 
     def choice(self, name: str, choices: Mapping[str, T]) -> T:
-        value = self.text(name)
+        """Exactly one of `choices`: `buy ` with a space is not `buy`."""
+        value = self._fields.get(name, "")
+        if not value.strip():
+            raise FormError(f"The field {name} is required.")
         if value not in choices:
             raise FormError(f"{name} must be one of {', '.join(sorted(choices))}.")
         return choices[value]
+
+
+def request_id(value: str | None) -> str | None:
+    """A requestId as TradingView sends it, or None; a FormError for anything else."""
+    if value is None or value == "":
+        return None
+    if REQUEST_ID.fullmatch(value) is None:
+        raise FormError(
+            f"requestId must be 1 to {MAX_REQUEST_ID_LENGTH} letters, digits, '.', '_', ':' or '-'."
+        )
+    return value
