@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -21,6 +23,8 @@ SECRET_FILE = "broker-secret"  # noqa: S105 (a file name)
 STORE_FILE = "adapter.sqlite3"
 LOCK_FILE = "adapter.lock"
 
+log = logging.getLogger(__name__)
+
 
 class DataDirError(RuntimeError):
     """The data directory cannot be used; the message is meant for the operator."""
@@ -31,8 +35,14 @@ def default_data_dir() -> Path:
 
 
 def ensure_private_dir(path: Path) -> Path:
+    """The directory, created 0700; an existing one that others may read is tightened to 0700
+    (it holds the token store and keys), and the log says so."""
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            path.chmod(0o700)
+            log.warning("tightened the data directory %s from %04o to 0700", path, mode)
     except OSError as exc:
         raise DataDirError(f"cannot create the data directory {path}: {exc.strerror}") from exc
     return path

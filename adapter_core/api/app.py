@@ -16,8 +16,9 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from adapter_core.api.access_log import AccessLogMiddleware
+from adapter_core.api.access_log import AccessLogMiddleware, redact_path
 from adapter_core.api.broker import broker_routes
 from adapter_core.api.envelope import error
 from adapter_core.refusals import Refusal
@@ -26,8 +27,11 @@ from adapter_core.services import AdapterServices
 log = logging.getLogger(__name__)
 
 REVOCATION_PURGE_INTERVAL = 3600.0
-TRADINGVIEW_ORIGINS = r"https://([a-z0-9-]+\.)*tradingview\.com"
-"""TradingView calls from www.tradingview.com and its other subdomains, over HTTPS only."""
+TRADINGVIEW_ORIGINS = r"https://([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+tradingview\.com"
+"""TradingView calls from www.tradingview.com and its other subdomains, over HTTPS only, on
+the default port: one or more valid host name labels under tradingview.com. Not the bare
+tradingview.com (TradingView serves its pages from www), not `-.tradingview.com`, not
+`http://`, and not an origin with a port."""
 PREFLIGHT_MAX_AGE = 3600
 BackgroundJob = Callable[[], Coroutine[Any, Any, None]]
 LifespanHook = Callable[[], AbstractAsyncContextManager[None]]
@@ -57,9 +61,42 @@ async def _client_gone(request: Request, exc: Exception) -> Response:
     return Response(status_code=400)
 
 
-async def _internal_error(request: Request, exc: Exception) -> Response:
-    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error("The adapter hit an internal error; the request was not completed.", 500)
+class InternalErrorMiddleware:
+    """A bug of ours answers the error envelope with HTTP 500, inside the CORS middleware.
+
+    Starlette's own last-resort handler sits outside every middleware, so its 500 carries no
+    CORS headers and a browser on TradingView would see a CORS failure instead of the error.
+    The logged path is redacted as in the access log: a token in a path never reaches a log.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            log.error(
+                "unhandled error on %s %s",
+                scope["method"],
+                redact_path(scope["path"]),
+                exc_info=exc,
+            )
+            if started:
+                raise
+            answer = error("The adapter hit an internal error; the request was not completed.", 500)
+            await answer(scope, receive, send)
 
 
 async def _purge_revocations(services: AdapterServices) -> None:
@@ -116,12 +153,12 @@ def create_app(
                 max_age=PREFLIGHT_MAX_AGE,
             ),
             Middleware(AccessLogMiddleware),
+            Middleware(InternalErrorMiddleware),
         ],
         exception_handlers={
             Refusal: _refusal,
             HTTPException: _http_error,
             ClientDisconnect: _client_gone,
-            Exception: _internal_error,
         },
         lifespan=lifespan,
     )

@@ -1,0 +1,95 @@
+"""A bug's 500 still reaches TradingView's page, logs no credential; CORS grants only valid
+host names under tradingview.com; a readable data directory is made private."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+import stat
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from adapter_core.api.app import TRADINGVIEW_ORIGINS, create_app
+from adapter_core.broker_auth import BrokerSecrets
+from adapter_core.datadir import STORE_FILE, ensure_private_dir
+from adapter_core.headless import adapter_services
+from adapter_core.store.sqlite import SqliteTokenStore
+from adapter_core.tokens.codec import DEFAULT_TTL_SECONDS
+from adapter_core.tokens.keyring import KeyRing
+
+TOKEN_IN_PATH = "A" * 30 + "b" * 30
+
+
+@pytest.mark.parametrize(
+    ("origin", "granted"),
+    [
+        ("https://www.tradingview.com", True),
+        ("https://de.tradingview.com", True),
+        ("https://beta-1.eu.tradingview.com", True),
+        ("https://tradingview.com", False),
+        ("https://-.tradingview.com", False),
+        ("https://a-.tradingview.com", False),
+        ("https://a..tradingview.com", False),
+        ("http://www.tradingview.com", False),
+        ("https://www.tradingview.com:9444", False),
+        ("https://www.tradingview.com.example.net", False),
+        ("https://" + "a" * 64 + ".tradingview.com", False),
+    ],
+)
+def test_only_valid_host_names_under_tradingview_com_are_granted(
+    origin: str, granted: bool
+) -> None:
+    assert (re.fullmatch(TRADINGVIEW_ORIGINS, origin) is not None) is granted
+
+
+async def _broken(request: Request) -> Response:
+    raise RuntimeError("a bug of ours")
+
+
+@pytest.mark.expect_log("adapter_core.api.app", "unhandled error on GET")
+def test_a_500_carries_cors_headers_and_the_log_has_no_token(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = SqliteTokenStore(tmp_path / STORE_FILE)
+    services = adapter_services(
+        store, KeyRing.generate(), BrokerSecrets([secrets.token_urlsafe(32)]), DEFAULT_TTL_SECONDS
+    )
+    app = create_app(services, extra_routes=[Route("/broken/{token}", _broken)])
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+
+    async def call() -> httpx.Response:
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://adapter") as http:
+                return await http.get(
+                    f"/broken/{TOKEN_IN_PATH}", headers={"Origin": "https://www.tradingview.com"}
+                )
+        finally:
+            await store.close()
+
+    with caplog.at_level(logging.ERROR, "adapter_core.api.app"):
+        answer = asyncio.run(call())
+    assert answer.status_code == 500
+    assert answer.json() == {
+        "s": "error",
+        "errmsg": "The adapter hit an internal error; the request was not completed.",
+    }
+    assert answer.headers["access-control-allow-origin"] == "https://www.tradingview.com"
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "<redacted>" in logged
+    assert TOKEN_IN_PATH not in logged
+
+
+@pytest.mark.expect_log("adapter_core.datadir", "tightened the data directory")
+def test_a_data_directory_others_can_read_is_made_private(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    ensure_private_dir(folder)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
