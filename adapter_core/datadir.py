@@ -36,13 +36,13 @@ def default_data_dir() -> Path:
 
 def ensure_private_dir(path: Path) -> Path:
     """The directory, created 0700; an existing one that others may read is tightened to 0700
-    (it holds the token store and keys), and the log says so."""
+    (it holds the token store and keys), and the log says so at the default level."""
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         mode = stat.S_IMODE(path.stat().st_mode)
         if mode & 0o077:
             path.chmod(0o700)
-            log.warning("tightened the data directory %s from %04o to 0700", path, mode)
+            log.info("tightened the data directory %s from %04o to 0700", path, mode)
     except OSError as exc:
         raise DataDirError(f"cannot create the data directory {path}: {exc.strerror}") from exc
     return path

@@ -312,7 +312,9 @@ def tradingview_routes(api: TradingViewApi) -> list[Route]:
         form = await _form(request)
         position_id = _order_id(request.path_params["position_id"])
         position = session.positions.get(position_id)
-        if position is None or position.status is not PositionStatus.OPEN:
+        if position is None:
+            raise Refusal("There is no such position.")
+        if position.status is not PositionStatus.OPEN:
             raise Refusal("The position is already closed.")
         symbol = market.symbols_by_id[position.symbol_id]
         amount = form.optional_number("amount")

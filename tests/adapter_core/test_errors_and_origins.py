@@ -86,10 +86,13 @@ def test_a_500_carries_cors_headers_and_the_log_has_no_token(
     assert TOKEN_IN_PATH not in logged
 
 
-@pytest.mark.expect_log("adapter_core.datadir", "tightened the data directory")
-def test_a_data_directory_others_can_read_is_made_private(tmp_path: Path) -> None:
+def test_a_data_directory_others_can_read_is_made_private(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     folder = tmp_path / "data"
     folder.mkdir(mode=0o755)
     folder.chmod(0o755)
-    ensure_private_dir(folder)
+    with caplog.at_level(logging.INFO, "adapter_core.datadir"):
+        ensure_private_dir(folder)
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert f"tightened the data directory {folder} from 0755 to 0700" in caplog.text

@@ -95,3 +95,8 @@ def test_the_adapter_refuses_a_long_request_id_and_keeps_a_normal_one(
     again = _order(trader, "0.01", rid="same-request-1")
     assert first["s"] == "ok"
     assert again == first  # the same order, not a second one
+
+
+def test_closing_a_position_that_never_existed_says_so(trader: TradingViewClient) -> None:
+    response = trader.call("DELETE", f"/accounts/{ACCOUNT}/positions/999999999")
+    assert response.json() == {"s": "error", "errmsg": "There is no such position."}
