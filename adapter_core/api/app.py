@@ -61,6 +61,20 @@ async def _client_gone(request: Request, exc: Exception) -> Response:
     return Response(status_code=400)
 
 
+class HostRequiredMiddleware:
+    """HTTP/1.1 requires a Host header (RFC 9112 §3.2): without one, 400 before anything else."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        lacks_host = scope["type"] == "http" and scope.get("http_version") == "1.1"
+        if lacks_host and not any(name == b"host" for name, _ in scope.get("headers", [])):
+            await error("An HTTP/1.1 request needs a Host header.", 400)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 class InternalErrorMiddleware:
     """A bug of ours answers the error envelope with HTTP 500, inside the CORS middleware.
 
@@ -141,9 +155,10 @@ def create_app(
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
 
-    return Starlette(
+    app = Starlette(
         routes=[*broker_routes(services), *extra_routes],
         middleware=[
+            Middleware(HostRequiredMiddleware),
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(cors_origins),
@@ -162,3 +177,7 @@ def create_app(
         },
         lifespan=lifespan,
     )
+    # No redirect for a trailing slash: Starlette's would be absolute, built from the Host
+    # header before any authentication (an open redirect). `/accounts/` is simply not found.
+    app.router.redirect_slashes = False
+    return app

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import re
 import secrets
+import socket
 import stat
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from adapter_core.headless import adapter_services
 from adapter_core.store.sqlite import SqliteTokenStore
 from adapter_core.tokens.codec import DEFAULT_TTL_SECONDS
 from adapter_core.tokens.keyring import KeyRing
+from tests.support.adapter_process import AdapterProcess
 
 TOKEN_IN_PATH = "A" * 30 + "b" * 30
 
@@ -96,3 +98,29 @@ def test_a_data_directory_others_can_read_is_made_private(
         ensure_private_dir(folder)
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert f"tightened the data directory {folder} from 0755 to 0700" in caplog.text
+
+
+def _raw(port: int, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(request)
+        received = b""
+        while b"\r\n\r\n" not in received:
+            chunk = connection.recv(4096)
+            if not chunk:
+                break
+            received += chunk
+        return received
+
+
+def test_a_trailing_slash_is_not_found_and_never_redirects_to_the_host_header(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "data"
+    with AdapterProcess(data_dir) as process:
+        port = int(process.url.rsplit(":", 1)[1])
+        answer = _raw(port, b"GET /accounts/ HTTP/1.1\r\nHost: evil.example\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 404")
+        assert b"location" not in answer.lower()
+        assert b"evil.example" not in answer
+        missing = _raw(port, b"GET /config HTTP/1.1\r\n\r\n")
+        assert missing.startswith(b"HTTP/1.1 400")
