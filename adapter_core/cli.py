@@ -192,7 +192,7 @@ def _serve(args: argparse.Namespace) -> int:
         def announce(url: str) -> None:
             print(_banner(adapter, url, data_dir), flush=True)
 
-        run(app, sock, announce, args.log_level)
+        run(app, sock, announce, args.log_level, adapter.services.events.close)
     finally:
         lock.release()
     return 0

@@ -523,7 +523,7 @@ class EmbeddedAdapter:
     ) -> None:
         task = asyncio.current_task()
         assert task is not None
-        server = _ThreadServer(config, lambda: self._on_started(run, sock))
+        server = _ThreadServer(config, lambda: self._on_started(run, sock), services.events.close)
         run.services = services
         run.server = server
         try:

@@ -140,10 +140,18 @@ class EventHub:
             self.publish("session.activity", data)
 
     def close(self) -> None:
-        """End every stream, and any opened from now on (the adapter is stopping)."""
+        """End every stream with a last `adapter.stopping` event, and any stream opened from
+        now on at once (the adapter is stopping). Closing twice changes nothing."""
+        if self._closed:
+            return
         self._closed = True
+        final = AdapterEvent(next(self._sequence), "adapter.stopping", {})
         for subscription in list(self._subscribers):
-            self._drop(subscription)
+            self.unsubscribe(subscription)
+            while not subscription.queue.empty():
+                subscription.queue.get_nowait()
+            subscription.queue.put_nowait(final)
+            subscription.queue.put_nowait(None)
 
     def _drop(self, subscription: Subscription) -> None:
         self.unsubscribe(subscription)

@@ -7,9 +7,11 @@ is known and announced only once uvicorn is actually accepting connections.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
+import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -60,30 +62,63 @@ def server_config(app: ASGIApp, log_level: str = "info") -> uvicorn.Config:
 
 
 class AnnouncingServer(uvicorn.Server):
-    """uvicorn's server, calling back once the sockets accept connections."""
+    """uvicorn's server, calling back once the sockets accept connections, and once it starts
+    to stop: `on_stopping` ends the long-lived event streams, so the graceful shutdown that
+    follows only waits for ordinary requests in flight (milliseconds, not its timeout)."""
 
-    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        on_started: Callable[[], None],
+        on_stopping: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(config)
         self._on_started = on_started
+        self._on_stopping = on_stopping
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.started:
             self._on_started()
 
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """As uvicorn's, but a graceful stop on SIGTERM (systemd's stop) exits 0: uvicorn would
+        raise the signal again once stopped, and the service would read as killed."""
+        with super().capture_signals():
+            yield
+            self._captured_signals = [
+                captured for captured in self._captured_signals if captured != signal.SIGTERM
+            ]
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self._on_stopping is not None:
+            self._on_stopping()
+            await asyncio.sleep(0)  # let each stream send its last event and end
+        await super().shutdown(sockets)
+
 
 async def serve(
-    config: uvicorn.Config, sock: socket.socket, on_ready: Callable[[str], None]
+    config: uvicorn.Config,
+    sock: socket.socket,
+    on_ready: Callable[[str], None],
+    on_stopping: Callable[[], None] | None = None,
 ) -> None:
     """Serve until told to stop (SIGTERM/SIGINT in the main thread); call `on_ready` once up."""
-    server = AnnouncingServer(config, lambda: on_ready(base_url(sock)))
+    server = AnnouncingServer(config, lambda: on_ready(base_url(sock)), on_stopping)
     await server.serve(sockets=[sock])
     if not server.started:
         raise ServerStartError("the adapter did not start; see the log above")
 
 
-def run(app: ASGIApp, sock: socket.socket, on_ready: Callable[[str], None], log_level: str) -> None:
+def run(
+    app: ASGIApp,
+    sock: socket.socket,
+    on_ready: Callable[[str], None],
+    log_level: str,
+    on_stopping: Callable[[], None] | None = None,
+) -> None:
     """Blocking entry point: uvloop where available, graceful stop on SIGTERM."""
     config = server_config(app, log_level)
     with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
-        runner.run(serve(config, sock, on_ready))
+        runner.run(serve(config, sock, on_ready, on_stopping))

@@ -76,7 +76,11 @@ def test_a_closed_hub_ends_new_streams_at_once() -> None:
     hub = EventHub(Clock())
     before, _ = hub.subscribe()
     hub.close()
-    assert drain(before.queue) == [None]
+    last, end = drain(before.queue)
+    assert last is not None
+    assert last.kind == "adapter.stopping"  # a listening stream is told why it ends
+    assert end is None
+    hub.close()  # closing twice sends nothing more
     after, resumed = hub.subscribe(after=0)
     assert not resumed
     assert drain(after.queue) == [None]
