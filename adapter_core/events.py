@@ -13,6 +13,7 @@ so the adapter stops building them and a reconnecting subscriber must reload.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import math
 import time
@@ -20,6 +21,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from adapter_core.tokens.claims import TokenClaims
 
@@ -32,11 +35,29 @@ ACTIVITY_INTERVAL = 2.0
 """At most one activity event per token in this many seconds (the last one is never lost)."""
 
 
-@dataclass(frozen=True, slots=True)
+MAX_SUBSCRIBERS = 64
+"""Open event streams at most: each costs a queue and a connection; more is refused (503)."""
+
+
+class TooManySubscribers(Exception):
+    """Every event stream slot is taken."""
+
+
+@dataclass(frozen=True)
 class AdapterEvent:
     sequence: int
     kind: str
     data: dict[str, Any]
+
+    @functools.cached_property
+    def frame(self) -> bytes:
+        """The event as Server-Sent Events bytes, built once however many streams send it."""
+        return sse_frame(self.kind, self.data, self.sequence)
+
+
+def sse_frame(kind: str, data: Any, sequence: int | None = None) -> bytes:
+    head = f"id: {sequence}\n" if sequence is not None else ""
+    return f"{head}event: {kind}\ndata: ".encode() + orjson.dumps(data) + b"\n\n"
 
 
 class Subscription:
@@ -80,6 +101,8 @@ class EventHub:
         if self._closed:
             subscription.queue.put_nowait(None)
             return subscription, False
+        if len(self._subscribers) >= MAX_SUBSCRIBERS:
+            raise TooManySubscribers(f"{MAX_SUBSCRIBERS} event streams are already open")
         if not self.wanted:
             self._history.clear()  # events went unbuilt meanwhile: what is kept has gaps
         resumed = after is not None and self._can_resume(after)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import orjson
 from starlette.requests import Request
@@ -24,6 +24,7 @@ from adapter_core.api.broker import ALREADY_REVOKED
 from adapter_core.api.envelope import ok
 from adapter_core.api.requests import read_body, require_broker_secret, whole_number
 from adapter_core.backend.port import TradingBackend
+from adapter_core.events import TooManySubscribers, sse_frame
 from adapter_core.refusals import BadRequest, Conflict, NotFound, Unavailable
 from adapter_core.revocation import RevokeOutcome
 from adapter_core.services import AdapterServices
@@ -158,11 +159,6 @@ def _last_event_id(request: Request) -> int | None:
     return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
 
 
-def _sse(kind: str, data: Any, sequence: int | None = None) -> bytes:
-    head = f"id: {sequence}\n" if sequence is not None else ""
-    return f"{head}event: {kind}\ndata: ".encode() + orjson.dumps(data) + b"\n\n"
-
-
 def admin_routes(api: AdminApi) -> list[Route]:
     services = api.services
 
@@ -264,12 +260,15 @@ def admin_routes(api: AdminApi) -> list[Route]:
 
     async def events(request: Request) -> Response:
         api.authorize(request)
-        subscription, resumed = services.events.subscribe(_last_event_id(request))
+        try:
+            subscription, resumed = services.events.subscribe(_last_event_id(request))
+        except TooManySubscribers as exc:
+            raise Unavailable(f"{exc}; close one and try again.") from None
         hello = {"version": __version__, "capabilities": api.capabilities, "resumed": resumed}
 
         async def stream() -> AsyncIterator[bytes]:
             try:
-                yield _sse("hello", hello)
+                yield sse_frame("hello", hello)
                 while True:
                     try:
                         event = await asyncio.wait_for(subscription.next(), HEARTBEAT_SECONDS)
@@ -278,7 +277,7 @@ def admin_routes(api: AdminApi) -> list[Route]:
                         continue
                     if event is None:
                         return
-                    yield _sse(event.kind, event.data, event.sequence)
+                    yield event.frame
             finally:
                 subscription.close()
 

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import asyncio
 
-from adapter_core.events import REPLAY_EVENTS, RESUME_WINDOW, AdapterEvent, EventHub
+import pytest
+
+import adapter_core.events as events_module
+from adapter_core.events import (
+    REPLAY_EVENTS,
+    RESUME_WINDOW,
+    AdapterEvent,
+    EventHub,
+    TooManySubscribers,
+)
 
 
 class Clock:
@@ -84,3 +93,30 @@ def test_a_closed_hub_ends_new_streams_at_once() -> None:
     after, resumed = hub.subscribe(after=0)
     assert not resumed
     assert drain(after.queue) == [None]
+
+
+def test_event_streams_are_bounded_and_a_freed_slot_is_reused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(events_module, "MAX_SUBSCRIBERS", 2)
+    hub = EventHub(Clock())
+    first, _ = hub.subscribe()
+    hub.subscribe()
+    with pytest.raises(TooManySubscribers, match="2 event streams are already open"):
+        hub.subscribe()
+    first.close()
+    hub.subscribe()  # the slot is free again
+
+
+def test_an_event_is_framed_once_for_every_stream() -> None:
+    hub = EventHub(Clock())
+    streams = [hub.subscribe()[0] for _ in range(3)]
+    hub.publish("token.issued", {"tokenId": "a" * 32})
+    received = [stream.queue.get_nowait() for stream in streams]
+    assert all(event is received[0] for event in received)
+    event = received[0]
+    assert event is not None
+    assert event.frame is event.frame  # built once, then shared
+    assert event.frame == (
+        f'id: {event.sequence}\nevent: token.issued\ndata: {{"tokenId":"{"a" * 32}"}}\n\n'.encode()
+    )
