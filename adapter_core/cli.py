@@ -20,7 +20,14 @@ from adapter_core.datadir import (
     ensure_private_dir,
 )
 from adapter_core.headless import HeadlessAdapter, HeadlessOptions, headless_app, open_headless
-from adapter_core.server import ServerStartError, bind_socket, run
+from adapter_core.server import (
+    ServerStartError,
+    TlsError,
+    bind_socket,
+    certificate_reloaders,
+    run,
+    tls_context,
+)
 from adapter_core.store.base import StoreUnavailable
 from adapter_core.tokens.codec import DEFAULT_TTL_SECONDS
 from adapter_core.tokens.keyfile import KeyFileError, load_key_ring, save_key_ring
@@ -37,6 +44,7 @@ _OPERATOR_ERRORS = (
     KeyRingError,
     ServerStartError,
     StoreUnavailable,
+    TlsError,
 )
 
 
@@ -115,6 +123,18 @@ def _parser() -> argparse.ArgumentParser:
         "e.g. https://tv.example-broker.com",
     )
     serve.add_argument(
+        "--tls-cert",
+        type=Path,
+        metavar="FILE",
+        help="serve HTTPS with this certificate chain (PEM); re-read when it changes",
+    )
+    serve.add_argument(
+        "--tls-key",
+        type=Path,
+        metavar="FILE",
+        help="the private key of --tls-cert (PEM); re-read when it changes",
+    )
+    serve.add_argument(
         "--demo",
         action="store_true",
         help="also offer the demo CRM (/demo/...) to create users and accounts and link them",
@@ -181,18 +201,23 @@ def _serve(args: argparse.Namespace) -> int:
         broker_secret_file=args.broker_secret_file,
         generate_secret=args.generate_secret,
     )
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise TlsError("--tls-cert and --tls-key go together")
+    tls = tls_context(args.tls_cert, args.tls_key) if args.tls_cert is not None else None
     data_dir = ensure_private_dir(args.data_dir)
     lock = DataDirLock(data_dir)
     lock.acquire()
     try:
         sock = bind_socket(args.host, args.port)
         adapter = open_headless(options)
+        if tls is not None:
+            adapter.background.extend(certificate_reloaders(tls, args.tls_cert, args.tls_key))
         app = headless_app(adapter, demo_crm=args.demo, cors_origins=args.cors_origin)
 
         def announce(url: str) -> None:
             print(_banner(adapter, url, data_dir), flush=True)
 
-        run(app, sock, announce, args.log_level, adapter.services.events.close)
+        run(app, sock, announce, args.log_level, adapter.services.events.close, tls)
     finally:
         lock.release()
     return 0
