@@ -20,6 +20,7 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
+from adapter_core.http_protocol import BoundedHttpToolsProtocol
 from adapter_core.reload import FileReloader
 
 
@@ -90,6 +91,7 @@ def server_config(app: ASGIApp, log_level: str = "info") -> uvicorn.Config:
         proxy_headers=False,
         lifespan="on",
         timeout_graceful_shutdown=10,
+        http=BoundedHttpToolsProtocol,
     )
 
 

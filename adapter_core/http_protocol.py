@@ -1,0 +1,126 @@
+"""uvicorn's httptools protocol with the limits it lacks: head size, header count, head time.
+
+Without them a client with no credential at all could hold the server: an unfinished 128 MiB
+header was buffered whole, 500,000 headers were accepted, and a connection that never
+finished its request head stayed open for ever (and held a descriptor). Here the request line
+and headers together are capped at MAX_HEAD_BYTES and MAX_HEADERS (431, then the connection
+closes), and a head must be complete within HEAD_TIMEOUT seconds of its first byte, or of the
+connection opening (408, then close). Bodies are bounded per endpoint by the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from asyncio import TimerHandle
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+log = logging.getLogger(__name__)
+
+MAX_HEAD_BYTES = 32 * 1024
+"""The request line and all headers together; browsers send a few kilobytes."""
+MAX_HEADERS = 100
+HEAD_TIMEOUT = 5.0
+"""Seconds a client has to send a whole request head."""
+
+_REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
+
+
+def _refusal(status: int, message: str) -> bytes:
+    body = json.dumps({"s": "error", "errmsg": message}).encode()
+    return b"".join(
+        [
+            b"HTTP/1.1 %d %s\r\n" % (status, _REASONS[status]),
+            b"content-type: application/json\r\n",
+            b"content-length: %d\r\n" % len(body),
+            b"connection: close\r\n\r\n",
+            body,
+        ]
+    )
+
+
+class BoundedHttpToolsProtocol(HttpToolsProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_bytes = 0
+        self._header_count = 0
+        self._in_head = True
+        self._too_large = False
+        self._head_timer: TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_head_timer()
+        super().connection_lost(exc)
+
+    def _arm_head_timer(self) -> None:
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_later(HEAD_TIMEOUT, self._head_timed_out)
+
+    def _disarm_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self._in_head and not self.transport.is_closing():
+            log.info("closed a connection that sent no complete request head in %gs", HEAD_TIMEOUT)
+            self.transport.write(_refusal(408, "The request head did not arrive in time."))
+            self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        if self.transport.is_closing():
+            return
+        super().data_received(data)
+        if self._too_large and not self.transport.is_closing():
+            log.info("refused a request whose head passed %d bytes or %d headers",
+                     MAX_HEAD_BYTES, MAX_HEADERS)  # fmt: skip
+            self.transport.write(_refusal(431, "The request line and headers are too large."))
+            self.transport.close()
+
+    def _count(self, size: int) -> None:
+        self._head_bytes += size
+        if self._head_bytes > MAX_HEAD_BYTES or self._header_count > MAX_HEADERS:
+            self._too_large = True
+
+    # Parser callbacks
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head_bytes = 0
+        self._header_count = 0
+        self._in_head = True
+        self._arm_head_timer()
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url))
+        if not self._too_large:
+            super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._header_count += 1
+        self._count(len(name) + len(value) + 4)
+        if not self._too_large:
+            super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        self._disarm_head_timer()
+        if self._too_large:
+            return
+        super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        if not self._too_large:
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if not self._too_large:
+            super().on_message_complete()
