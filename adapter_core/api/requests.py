@@ -66,16 +66,33 @@ def require_broker_secret(request: Request, accepted: BrokerSecrets) -> None:
         raise Unauthorized("The broker secret is not accepted.")
 
 
+DRAIN_LIMIT = 1024 * 1024
+"""An oversized body up to this size is read and dropped before the 413, so an ordinary
+client, still sending, reads the answer instead of a connection reset. A larger one is
+answered at once (and the connection closed): reading it would serve the sender."""
+
+
 async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, or BodyTooLarge as soon as it (or its declared length) passes `limit`."""
-    declared = request.headers.get("content-length")
-    if declared is not None and (whole_number(declared) or 0) > limit:
+    """The whole body, or BodyTooLarge once it (or its declared length) passes `limit`."""
+    declared = whole_number(request.headers.get("content-length") or "")
+    if declared is not None and declared > limit:
+        if declared <= DRAIN_LIMIT:
+            await _drain(request, 0)
         raise BodyTooLarge(limit)
     chunks = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
+            await _drain(request, size)
             raise BodyTooLarge(limit)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def _drain(request: Request, size: int) -> None:
+    """Read and drop the rest of the body, up to DRAIN_LIMIT bytes in all."""
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > DRAIN_LIMIT:
+            return
