@@ -124,13 +124,18 @@ ACCOUNT_FLAGS: JSON = {
 
 
 def instrument_json(symbol: Symbol, pip_value: float) -> JSON:
+    """`pip_value` is the value of cTrader's pip. TradingView's pip is cTrader's for forex, and
+    the minimum tick for everything else ("equal to minTick for non-forex symbols"), so the
+    value is scaled to match."""
+    min_tick = 10.0**-symbol.digits
+    pip_size = symbol.pip_size if symbol.category is SymbolCategory.FOREX else min_tick
     return {
         "name": symbol.name,
         "description": symbol.description,
         "type": INSTRUMENT_TYPES[symbol.category],
-        "minTick": 10.0**-symbol.digits,
-        "pipSize": symbol.pip_size,
-        "pipValue": round(pip_value, 6),
+        "minTick": min_tick,
+        "pipSize": pip_size,
+        "pipValue": round(pip_value * pip_size / symbol.pip_size, 6),
         "lotSize": symbol.lot_size / 100,
         "minQty": lots(symbol.min_volume, symbol),
         "maxQty": lots(symbol.max_volume, symbol),

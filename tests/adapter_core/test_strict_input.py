@@ -100,3 +100,17 @@ def test_the_adapter_refuses_a_long_request_id_and_keeps_a_normal_one(
 def test_closing_a_position_that_never_existed_says_so(trader: TradingViewClient) -> None:
     response = trader.call("DELETE", f"/accounts/{ACCOUNT}/positions/999999999")
     assert response.json() == {"s": "error", "errmsg": "There is no such position."}
+
+
+def test_a_pip_is_the_minimum_tick_except_for_forex_and_its_value_follows(
+    trader: TradingViewClient,
+) -> None:
+    instruments = {i["name"]: i for i in trader.ok("GET", f"/accounts/{ACCOUNT}/instruments")}
+    for instrument in instruments.values():
+        if instrument["type"] != "forex":
+            assert instrument["pipSize"] == instrument["minTick"], instrument["name"]
+    gold, euro = instruments["XAUUSD"], instruments["EURUSD"]
+    assert gold["pipSize"] == 0.01
+    assert euro["pipSize"] == 0.0001  # forex: the pip, ten ticks of 0.00001
+    # one lot of gold moving one pip (0.01 USD an ounce) on 100 ounces: 1 USD on a USD account
+    assert gold["pipValue"] == pytest.approx(1.0)
