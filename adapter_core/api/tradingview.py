@@ -48,6 +48,8 @@ CONFIG: dict[str, Any] = {
     "pullingInterval": {"quotes": 500, "orders": 500, "positions": 1000, "accountManager": 500},
 }
 
+DURATION_IDS = {str(duration["id"]): duration for duration in CONFIG["durations"]}
+"""The order durations `/config` offers; an order naming another is refused, not ignored."""
 _LIMIT_TYPES = (OrderType.LIMIT, OrderType.STOP_LIMIT)
 _STOP_TYPES = (OrderType.STOP, OrderType.STOP_LIMIT)
 
@@ -208,6 +210,8 @@ def tradingview_routes(api: TradingViewApi) -> list[Route]:
         if request_id and request_id in session.request_ids:
             return ok({"orderId": str(session.request_ids[request_id])})
         symbol = api.symbol(form.text("instrument"))
+        if "durationType" in form:
+            form.choice("durationType", DURATION_IDS)
         kind = form.choice("type", mapping.ORDER_TYPE_BY_NAME)
         new_order = NewOrder(
             symbol_id=symbol.symbol_id,

@@ -114,3 +114,17 @@ def test_a_pip_is_the_minimum_tick_except_for_forex_and_its_value_follows(
     assert euro["pipSize"] == 0.0001  # forex: the pip, ten ticks of 0.00001
     # one lot of gold moving one pip (0.01 USD an ounce) on 100 ounces: 1 USD on a USD account
     assert gold["pipValue"] == pytest.approx(1.0)
+
+
+def test_an_order_with_a_duration_config_does_not_offer_is_refused(
+    trader: TradingViewClient,
+) -> None:
+    form = {"instrument": "EURUSD", "qty": "0.01", "side": "buy", "type": "market"}
+    refused = trader.call(
+        "POST", f"/accounts/{ACCOUNT}/orders", form=form | {"durationType": "XYZ"}
+    ).json()
+    assert refused == {"s": "error", "errmsg": "durationType must be one of GTC."}
+    accepted = trader.call(
+        "POST", f"/accounts/{ACCOUNT}/orders", form=form | {"durationType": "GTC"}
+    ).json()
+    assert accepted["s"] == "ok"
