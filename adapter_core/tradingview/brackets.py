@@ -39,6 +39,8 @@ class Bracket:
     parent_id: int
     parent_type: str
     ended_at: float | None = None
+    fill_price: float | None = None
+    """The price it filled at, once filled (TradingView shows it as avgPrice)."""
 
 
 def _has_brackets(item: Order | Position) -> bool:
@@ -108,6 +110,7 @@ class BracketBook:
             if bracket.is_stop_loss == fired_stop_loss:
                 bracket.status = "filled"
                 assert fired is not None
+                bracket.fill_price = fired.execution_price
                 self.fired_orders[fired.order_id] = bracket.bracket_id
             else:
                 bracket.status = "cancelled"

@@ -173,7 +173,7 @@ def order_json(order: Order, symbol: Symbol) -> JSON:
 
 
 def bracket_json(bracket: Bracket, symbol: Symbol) -> JSON:
-    return {
+    shown: JSON = {
         "id": bracket.bracket_id,
         "instrument": symbol.name,
         "qty": lots(bracket.volume, symbol),
@@ -184,6 +184,10 @@ def bracket_json(bracket: Bracket, symbol: Symbol) -> JSON:
         "parentId": str(bracket.parent_id),
         "parentType": bracket.parent_type,
     }
+    if bracket.status == "filled" and bracket.fill_price is not None:
+        shown["avgPrice"] = bracket.fill_price  # "provided for filled orders"
+        shown["filledQty"] = shown["qty"]
+    return shown
 
 
 def position_json(position: Position, symbol: Symbol, unrealized_pl: float) -> JSON:

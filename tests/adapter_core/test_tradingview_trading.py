@@ -444,6 +444,10 @@ def test_a_triggered_bracket_is_filled_and_its_sibling_cancelled(
     assert sl is not None, "the stop-loss vanished from /orders"
     assert tp is not None, "the take-profit vanished from /orders"
     assert {sl["status"], tp["status"]} == {"filled", "cancelled"}
+    filled = sl if sl["status"] == "filled" else tp
+    assert isinstance(filled["avgPrice"], float)  # TradingView: "provided for filled orders"
+    assert filled["filledQty"] == filled["qty"]
+    assert "avgPrice" not in (tp if filled is sl else sl)
 
 
 def test_a_bracket_child_is_moved_and_cancelled_by_its_own_id(alex: TradingViewClient) -> None:
