@@ -23,8 +23,10 @@ from adapter_core.backend.model import (
     OrderStatus,
     OrderType,
     PositionStatus,
+    Spot,
     Symbol,
     TraderAccount,
+    TradeSide,
 )
 from adapter_core.backend.port import TradingBackend
 from adapter_core.refusals import Refusal, Unauthorized
@@ -224,6 +226,7 @@ def tradingview_routes(api: TradingViewApi) -> list[Route]:
             take_profit=form.optional_number("takeProfit"),
             client_order_id=request_id,
         )
+        _check_stop_side(new_order, market.spots.get(symbol.symbol_id), symbol)
         placed = await api.backend.place_order(session.account.ctid_trader_account_id, new_order)
         if placed.status is OrderStatus.REJECTED:
             raise Refusal(placed.reject_reason or "The order was rejected.")
@@ -370,6 +373,19 @@ def tradingview_routes(api: TradingViewApi) -> list[Route]:
         Route(path, handler, methods=[method], name=f"{method} {path}")
         for path, handler, method in table
     ]
+
+
+def _check_stop_side(order: NewOrder, spot: Spot | None, symbol: Symbol) -> None:
+    """A stop waits for the market to come to it: a buy stop above the ask, a sell stop below
+    the bid. The account does not set supportStopOrdersInBothDirections, so a stop on the
+    wrong side (which would fill at once, at market) is refused with a sentence."""
+    if order.stop_price is None or spot is None:
+        return
+    ask, bid = mapping.price(spot.ask, symbol), mapping.price(spot.bid, symbol)
+    if order.side is TradeSide.BUY and order.stop_price <= ask:
+        raise Refusal(f"A buy stop must be above the market price ({ask}).")
+    if order.side is TradeSide.SELL and order.stop_price >= bid:
+        raise Refusal(f"A sell stop must be below the market price ({bid}).")
 
 
 def _max_count(request: Request) -> int:

@@ -128,3 +128,32 @@ def test_an_order_with_a_duration_config_does_not_offer_is_refused(
         "POST", f"/accounts/{ACCOUNT}/orders", form=form | {"durationType": "GTC"}
     ).json()
     assert accepted["s"] == "ok"
+
+
+def test_a_stop_on_the_wrong_side_of_the_market_is_refused(trader: TradingViewClient) -> None:
+    quotes = trader.ok("GET", "/quotes", params={"accountId": ACCOUNT, "symbols": "EURUSD"})
+    bid, ask = quotes[0]["v"]["bid"], quotes[0]["v"]["ask"]
+    form = {"instrument": "EURUSD", "qty": "0.01", "type": "stop"}
+    below = trader.call(
+        "POST",
+        f"/accounts/{ACCOUNT}/orders",
+        form=form | {"side": "buy", "stopPrice": str(round(bid * 0.9, 5))},
+    ).json()
+    assert below["s"] == "error"
+    assert "A buy stop must be above the market price" in below["errmsg"]
+    above = trader.call(
+        "POST",
+        f"/accounts/{ACCOUNT}/orders",
+        form=form | {"side": "sell", "stopPrice": str(round(ask * 1.1, 5))},
+    ).json()
+    assert above["s"] == "error"
+    assert "A sell stop must be below the market price" in above["errmsg"]
+    waiting = trader.ok(
+        "POST",
+        f"/accounts/{ACCOUNT}/orders",
+        form=form | {"side": "buy", "stopPrice": str(round(ask * 1.1, 5))},
+    )
+    order_id = waiting["orderId"]
+    status = {o["id"]: o["status"] for o in trader.ok("GET", f"/accounts/{ACCOUNT}/orders")}
+    assert status[order_id] == "working"  # a stop on the right side waits
+    trader.ok("DELETE", f"/accounts/{ACCOUNT}/orders/{order_id}")
