@@ -5,6 +5,8 @@ Their failures are `Refusal`s (401, 413), so a route catches only what it answer
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from starlette.requests import Request
 
 from adapter_core.broker_auth import BrokerSecrets
@@ -77,22 +79,24 @@ async def read_body(request: Request, limit: int) -> bytes:
     declared = whole_number(request.headers.get("content-length") or "")
     if declared is not None and declared > limit:
         if declared <= DRAIN_LIMIT:
-            await _drain(request, 0)
+            await _drain(request.stream(), 0)
         raise BodyTooLarge(limit)
     chunks = []
     size = 0
-    async for chunk in request.stream():
+    stream = request.stream()
+    async for chunk in stream:
         size += len(chunk)
         if size > limit:
-            await _drain(request, size)
+            await _drain(stream, size)
             raise BodyTooLarge(limit)
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-async def _drain(request: Request, size: int) -> None:
-    """Read and drop the rest of the body, up to DRAIN_LIMIT bytes in all."""
-    async for chunk in request.stream():
+async def _drain(stream: AsyncIterator[bytes], size: int) -> None:
+    """Read and drop the rest of the body, up to DRAIN_LIMIT bytes in all. The same stream
+    goes on: asking the request for a new one after its last chunk would fail."""
+    async for chunk in stream:
         size += len(chunk)
         if size > DRAIN_LIMIT:
             return

@@ -51,3 +51,11 @@ def test_a_streamed_body_beyond_the_drain_limit_is_read_only_up_to_it() -> None:
     with pytest.raises(BodyTooLarge):
         asyncio.run(read_body(request, 16 * 1024))
     assert DRAIN_LIMIT < sum(read) <= DRAIN_LIMIT + CHUNK
+
+
+@pytest.mark.parametrize("total", [16 * 1024 + 1, 20_000, 3 * CHUNK])
+def test_a_body_that_passes_the_limit_in_its_last_chunk_is_refused_not_a_500(total: int) -> None:
+    request, read = _request(total, declared=False)
+    with pytest.raises(BodyTooLarge):
+        asyncio.run(read_body(request, 16 * 1024))
+    assert sum(read) == total
