@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from console.services.client import AdapterClient, AdapterUnavailable, Answer
+from console.services.polling import interval_ms
 
 LOCALE = {"locale": "en"}
-DEFAULT_INTERVALS_MS = {"orders": 500, "positions": 1000, "accountManager": 500}
 POLLED = (("state", "accountManager"), ("orders", "orders"), ("positions", "positions"))
 HISTORY_SECONDS = 5.0
 """The order history is read once per login by TradingView; the preview refreshes it slowly."""
@@ -52,11 +52,8 @@ class PanelSession:
         self.ended = False
 
     def interval(self, field: str) -> float:
-        configured = self.config.get("pullingInterval")
-        value = configured.get(field) if isinstance(configured, dict) else None
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            value = DEFAULT_INTERVALS_MS[field]
-        return float(value) / 1000
+        """Seconds between two polls of `field`, as TradingView would wait."""
+        return interval_ms(self.config, field) / 1000
 
     async def get(self, path: str, params: dict[str, str] | None = None) -> Any:
         answer = await self.client.request(

@@ -241,25 +241,8 @@ class AdapterClient:
         report = functools.partial(self._report, background=background, expected=expected)
         url = f"{self.settings.base_url}{_with_query(path, params)}"
         started = time.perf_counter()
-        if self._tls_problem is not None:
-            report(
-                method,
-                _with_query(path, params),
-                sent,
-                content,
-                None,
-                "",
-                started,
-                self._tls_problem,
-                url=url,
-            )
-            raise AdapterUnavailable(self._tls_problem)
-        try:
-            response = await self._http.request(
-                method, path, content=content or None, headers=sent, params=params
-            )
-        except (httpx.HTTPError, UnicodeEncodeError) as exc:
-            message = _describe_failure(exc, self.settings.base_url)
+
+        def unanswered(message: str) -> AdapterUnavailable:
             report(
                 method,
                 _with_query(path, params),
@@ -271,7 +254,16 @@ class AdapterClient:
                 message,
                 url=url,
             )
-            raise AdapterUnavailable(message) from exc
+            return AdapterUnavailable(message)
+
+        if self._tls_problem is not None:
+            raise unanswered(self._tls_problem)
+        try:
+            response = await self._http.request(
+                method, path, content=content or None, headers=sent, params=params
+            )
+        except (httpx.HTTPError, UnicodeEncodeError) as exc:
+            raise unanswered(_describe_failure(exc, self.settings.base_url)) from exc
         text = response.text
         path = _with_query(path, params)
         report(

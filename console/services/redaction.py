@@ -136,7 +136,7 @@ def bearer_credentials(headers: Mapping[str, str]) -> set[str]:
     return found
 
 
-def _is_sensitive_key(key: str) -> bool:
+def is_sensitive_key(key: str) -> bool:
     return key.lower().replace("_", "").replace("-", "") in SENSITIVE_KEYS
 
 
@@ -144,7 +144,7 @@ def _mask_sensitive(value: Any) -> Any:
     if isinstance(value, dict):
         masked: dict[str, Any] = {}
         for key, item in value.items():
-            sensitive = isinstance(item, str) and _is_sensitive_key(key)
+            sensitive = isinstance(item, str) and is_sensitive_key(key)
             masked[key] = mask(item) if sensitive else _mask_sensitive(item)
         return masked
     if isinstance(value, list):
@@ -192,7 +192,7 @@ def redact_url_path(path: str, secrets: Iterable[str] = ()) -> str:
     pairs = []
     for pair in query.split("&"):
         name, equals, value = pair.partition("=")
-        if equals and _is_sensitive_key(name):
+        if equals and is_sensitive_key(name):
             value = REDACTED
         pairs.append(f"{redact_text(name, known)}{equals}{redact_text(value, known)}")
     return f"{route}?{'&'.join(pairs)}"

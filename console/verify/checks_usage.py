@@ -16,13 +16,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from console.services.client import AdapterUnavailable
+from console.services.polling import interval_ms
 from console.verify.catalogue import Check
 from console.verify.context import Failed, Outcome, RunContext, Skip, describe
 
-DEFAULT_INTERVALS_MS = {"quotes": 500, "orders": 500, "positions": 1000, "accountManager": 500}
-"""TradingView's defaults, used where `/config` sets none."""
-MAX_INTERVALS_MS = {"quotes": 1000, "orders": 1000, "positions": 1500, "accountManager": 1500}
-"""TradingView clamps longer intervals to these, so the adapter must sustain them."""
 POLLED = (
     ("orders", "orders"),
     ("positions", "positions"),
@@ -81,12 +78,7 @@ async def latency_polling(ctx: RunContext) -> Outcome:
     config = await ctx.config()
     account = await ctx.account()
     names = [str(item.get("name")) for item in (await ctx.instruments())[:3]]
-    configured = config.get("pullingInterval")
-    intervals = DEFAULT_INTERVALS_MS | (configured if isinstance(configured, dict) else {})
-    timings = {
-        name: Timings(_interval(intervals.get(field_name), field_name))
-        for name, field_name in POLLED
-    }
+    timings = {name: Timings(interval_ms(config, field_name)) for name, field_name in POLLED}
     ctx.recorder.sample()
     started = time.monotonic()
     loops = []
@@ -128,13 +120,6 @@ async def latency_polling(ctx: RunContext) -> Outcome:
         problems = [f"{errors} of {count} requests failed"] if errors else []
         raise Failed("; ".join(problems + slow) + f" ({summary})", details)
     return Outcome(f"{count} requests, no error; {summary}", details=details)
-
-
-def _interval(value: Any, field_name: str) -> float:
-    """The configured interval in ms, clamped to TradingView's maximum as TradingView does."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        value = DEFAULT_INTERVALS_MS[field_name]
-    return float(min(value, MAX_INTERVALS_MS[field_name]))
 
 
 def _form(**fields: Any) -> tuple[bytes, dict[str, str]]:

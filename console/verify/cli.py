@@ -213,7 +213,7 @@ async def _run(target: Target, options: RunOptions) -> RunReport:
         run.cancel()
         loop.remove_signal_handler(signal.SIGINT)
 
-    with contextlib.suppress(NotImplementedError):
+    with contextlib.suppress(NotImplementedError):  # Windows' loops take no signal handlers
         loop.add_signal_handler(signal.SIGINT, cancel)
     print(f"Verifying {run.masker.text(target.base_url)} ({', '.join(run.suites)})", flush=True)
     started = time.perf_counter()

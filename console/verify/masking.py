@@ -22,8 +22,8 @@ from console.services.redaction import (
     CREDENTIAL_HEADERS,
     OPAQUE_HEADERS,
     REDACTED,
-    SENSITIVE_KEYS,
     TOKEN_LIKE,
+    is_sensitive_key,
     spellings,
 )
 from console.verify.model import Exchange
@@ -53,10 +53,6 @@ def _strings(value: Any) -> list[str]:
     if isinstance(value, list):
         return [text for item in value for text in _strings(item)]
     return []
-
-
-def _is_sensitive_key(key: str) -> bool:
-    return key.lower().replace("_", "").replace("-", "") in SENSITIVE_KEYS
 
 
 def fingerprint(token: str) -> str:
@@ -112,7 +108,7 @@ class Masker:
     def _walk(self, value: Any, sensitive: bool = False) -> Any:
         if isinstance(value, dict):
             return {
-                self.text(str(key)): self._walk(item, _is_sensitive_key(str(key)))
+                self.text(str(key)): self._walk(item, is_sensitive_key(str(key)))
                 for key, item in value.items()
             }
         if isinstance(value, list):

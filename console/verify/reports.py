@@ -161,17 +161,18 @@ def _exchange_html(exchange: Exchange) -> str:
         f"<b>{_e(exchange.method)} {_e(exchange.url)}</b> → {_e(answer)} "
         f'<span class="muted">({exchange.duration_ms:.0f} ms)</span>',
         f"<div>Request</div><pre>{_e(request_headers)}"
-        + (f"\n\n{_e(_pretty(exchange.request_body))}" if exchange.request_body else "")
+        + (f"\n\n{_e(pretty_body(exchange.request_body))}" if exchange.request_body else "")
         + "</pre>",
         f"<div>Response</div><pre>{_e(response_headers)}"
-        + (f"\n\n{_e(_pretty(exchange.response_body))}" if exchange.response_body else "")
+        + (f"\n\n{_e(pretty_body(exchange.response_body))}" if exchange.response_body else "")
         + "</pre>",
         f'<div class="muted">curl</div><pre>{_e(exchange.curl())}</pre></div>',
     ]
     return "".join(parts)
 
 
-def _pretty(body: str) -> str:
+def pretty_body(body: str) -> str:
+    """A JSON body indented for reading; any other body as it is."""
     try:
         return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
     except ValueError:

@@ -6,7 +6,7 @@ so a pasted line never carries the secret or a token.
 
 from __future__ import annotations
 
-import json
+import html
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontDatabase
@@ -23,15 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from console.verify.model import CheckResult, Exchange
-from console.verify.reports import STATUS_COLOURS
+from console.verify.reports import STATUS_COLOURS, pretty_body
 from console.views.feedback import copy_to_clipboard
-
-
-def _pretty(body: str) -> str:
-    try:
-        return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
-    except ValueError:
-        return body
 
 
 def exchange_text(exchange: Exchange) -> str:
@@ -39,14 +32,14 @@ def exchange_text(exchange: Exchange) -> str:
     request = [f"{exchange.method} {exchange.url}"]
     request += [f"{name}: {value}" for name, value in exchange.request_headers.items()]
     if exchange.request_body:
-        request += ["", _pretty(exchange.request_body)]
+        request += ["", pretty_body(exchange.request_body)]
     if exchange.error:
         answer = [f"No answer: {exchange.error}"]
     else:
         answer = [f"HTTP {exchange.status} ({exchange.duration_ms:.0f} ms)"]
         answer += [f"{name}: {value}" for name, value in exchange.response_headers.items()]
         if exchange.response_body:
-            answer += ["", _pretty(exchange.response_body)]
+            answer += ["", pretty_body(exchange.response_body)]
     return "\n".join(["── Request ──", *request, "", "── Answer ──", *answer])
 
 
@@ -113,14 +106,14 @@ class CheckDetail(QWidget):
             return
         colour = STATUS_COLOURS[result.status]
         self.heading.setText(
-            f"<b>{_escape(result.title)}</b><br><code>{_escape(result.id)}</code> · "
-            f"suite {_escape(result.suite)} · {result.duration_ms:.0f} ms"
+            f"<b>{html.escape(result.title)}</b><br><code>{html.escape(result.id)}</code> · "
+            f"suite {html.escape(result.suite)} · {result.duration_ms:.0f} ms"
         )
         self.verdict.setText(
             f'<span style="color:{colour}; font-weight:bold">{result.status.upper()}</span><br>'
-            f"<b>Expected:</b> {_escape(result.expected)}<br>"
+            f"<b>Expected:</b> {html.escape(result.expected)}<br>"
             f"<b>{'Reason' if result.status == 'skipped' else 'Actual'}:</b> "
-            f"{_escape(result.actual)}"
+            f"{html.escape(result.actual)}"
         )
         for exchange in result.exchanges:
             answer = "no answer" if exchange.error else f"HTTP {exchange.status}"
@@ -159,7 +152,3 @@ class CheckDetail(QWidget):
         result, row = self._result, self.exchanges.currentRow()
         if result is not None and 0 <= row < len(result.exchanges):
             copy_to_clipboard(result.exchanges[row].curl(), self.copy_curl)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -9,6 +9,7 @@ profile's runs only.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -264,8 +265,9 @@ class VerifyPage(QWidget):
             if profile.production
             else ""
         )
+        name, where = html.escape(profile.name), html.escape(where)
         self.target.setText(
-            f"Runs against <b>{_html(profile.name)}</b> · {_html(where)}{production}<br>"
+            f"Runs against <b>{name}</b> · {where}{production}<br>"
             '<span style="color:#666">Choose the profile in the toolbar. The run mints tokens '
             "with the test identity and logs every one of them out before it ends.</span>"
         )
@@ -655,7 +657,3 @@ class VerifyPage(QWidget):
             self._problem(str(exc))
             return
         self.comparison.setText(f"Saved the report to {path} (secrets and tokens masked).")
-
-
-def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
