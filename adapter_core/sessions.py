@@ -1,9 +1,11 @@
-"""Trader sessions: one per (token, account), each with its cache of the account's trading data.
+"""Trader sessions: one per (token, account), reading the account's shared book.
 
-TradingView polls orders, positions and state several times a second per open tab. A session
-loads the account once from the backend when it opens, then keeps its cache current from the
-backend's execution events, so a poll reads memory and never queries the backend. Revoking a
-token removes its sessions and their caches (source document, /logout step 5).
+TradingView polls orders, positions and state several times a second per open tab. An
+account's book is loaded once from the backend when its first session opens, then kept
+current from the backend's execution events, so a poll reads memory and never queries the
+backend. Every session on the account reads the same book, so what an account shows does not
+depend on which token asks; a session keeps only its own activity. Revoking a token removes
+its sessions (source document, /logout step 5); the book outlives them for the retention.
 """
 
 from __future__ import annotations
@@ -11,26 +13,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from adapter_core.backend.model import (
-    Balance,
-    Deal,
-    Order,
-    OrderStatus,
-    Position,
-    PositionStatus,
-    TraderAccount,
-)
+from adapter_core.account_book import AccountBook
+from adapter_core.backend.model import TraderAccount
 from adapter_core.backend.port import BackendEvent, ExecutionEvent, TradingBackend
 from adapter_core.tokens.claims import TokenClaims
-from adapter_core.tradingview.brackets import BracketBook
 
-FINAL_ORDER_RETENTION = 300.0
-"""TradingView notices fills and cancels by seeing final orders in /orders (at least 60 s)."""
-CLOSED_POSITION_RETENTION = 300.0
-"""Closed positions are reported with quantity 0 for a while, so the client sees them close."""
 MAX_CLOSED_TOKENS = 10_000
 """Tokens whose closed sessions are remembered (oldest forgotten first): what operators see of
 a logged-out token's activity. Memory only: a restart forgets them."""
@@ -45,23 +35,16 @@ class SessionKey:
 
 @dataclass
 class TraderSession:
-    """What one token sees of one account, and how it has been used."""
+    """One token's use of one account; its trading data is the account's `book`."""
 
     claims: TokenClaims
     account: TraderAccount
-    balance: Balance
+    book: AccountBook
     opened_at: float
     last_activity: float
     client_address: str
     user_agent: str
     request_count: int = 0
-    positions: dict[int, Position] = field(default_factory=dict)
-    orders: dict[int, Order] = field(default_factory=dict)
-    order_history: dict[int, Order] = field(default_factory=dict)
-    deals: dict[int, Deal] = field(default_factory=dict)
-    ended_at: dict[int, float] = field(default_factory=dict)
-    """When an order reached a final status or a position closed, by id, for retention."""
-    brackets: BracketBook = field(default_factory=BracketBook)
     request_ids: dict[str, int] = field(default_factory=dict)
     """TradingView's requestId → the order it placed: placing twice places once."""
 
@@ -75,65 +58,10 @@ class TraderSession:
         self.client_address = client_address
         self.user_agent = user_agent
 
-    def apply(self, event: ExecutionEvent, now: float) -> None:
-        if event.balance is not None:
-            self.balance = event.balance
-        fired = None
-        if event.order is not None and self._apply_order(event.order, now):
-            fired = self.brackets.on_order(event.order, now)
-        if event.position is not None and self._apply_position(event.position, now):
-            self.brackets.on_position(event.position, fired, now)
-        if event.deal is not None:
-            self.deals[event.deal.deal_id] = event.deal
-
-    def _apply_position(self, position: Position, now: float) -> bool:
-        """Keep the newer copy; False if the cache already holds a newer one."""
-        known = self.positions.get(position.position_id)
-        if known is not None and known.last_update_ms > position.last_update_ms:
-            return False
-        self.positions[position.position_id] = position
-        if position.status is PositionStatus.CLOSED:
-            self.ended_at.setdefault(-position.position_id, now)
-        return True
-
-    def _apply_order(self, order: Order, now: float) -> bool:
-        known = self.orders.get(order.order_id)
-        if known is not None and known.last_update_ms > order.last_update_ms:
-            return False
-        self.orders[order.order_id] = order
-        if order.status.is_final:
-            self.order_history[order.order_id] = order
-            self.ended_at.setdefault(order.order_id, now)
-        return True
-
     def remember_request(self, request_id: str, order_id: int) -> None:
         if len(self.request_ids) >= MAX_REQUEST_IDS:
             del self.request_ids[next(iter(self.request_ids))]
         self.request_ids[request_id] = order_id
-
-    def prune(self, now: float) -> None:
-        """Forget final orders and closed positions once TradingView has surely seen them."""
-        for order_id in [
-            order_id
-            for order_id, order in self.orders.items()
-            if order.status.is_final
-            and now - self.ended_at.get(order_id, now) > FINAL_ORDER_RETENTION
-        ]:
-            del self.orders[order_id]
-            self.ended_at.pop(order_id, None)
-        for position_id in [
-            position_id
-            for position_id, position in self.positions.items()
-            if position.status is PositionStatus.CLOSED
-            and now - self.ended_at.get(-position_id, now) > CLOSED_POSITION_RETENTION
-        ]:
-            del self.positions[position_id]
-            self.ended_at.pop(-position_id, None)
-        self.brackets.prune(now, FINAL_ORDER_RETENTION)
-
-    @property
-    def working_orders(self) -> Iterator[Order]:
-        return (order for order in self.orders.values() if order.status is OrderStatus.ACCEPTED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +101,9 @@ class SessionRegistry:
         self._by_token: dict[bytes, set[SessionKey]] = {}
         self._by_account: dict[int, set[SessionKey]] = {}
         self._opening: dict[SessionKey, asyncio.Future[TraderSession]] = {}
-        self._loading: dict[int, list[list[ExecutionEvent]]] = {}
+        self._books: dict[int, AccountBook] = {}
+        self._book_loading: dict[int, asyncio.Future[AccountBook]] = {}
+        self._loading: dict[int, list[ExecutionEvent]] = {}
         """Events for accounts whose snapshot is being read, replayed over the snapshot."""
         self._listeners: list[Callable[[str, TraderSession], None]] = []
         self._closed: OrderedDict[bytes, list[ClosedSession]] = OrderedDict()
@@ -188,11 +118,13 @@ class SessionRegistry:
     def on_backend_event(self, event: BackendEvent) -> None:
         if not isinstance(event, ExecutionEvent):
             return
-        now = self._clock()
-        for buffer in self._loading.get(event.ctid_trader_account_id, ()):
+        account_id = event.ctid_trader_account_id
+        buffer = self._loading.get(account_id)
+        if buffer is not None:
             buffer.append(event)
-        for key in self._by_account.get(event.ctid_trader_account_id, ()):
-            self._sessions[key].apply(event, now)
+        book = self._books.get(account_id)
+        if book is not None:
+            book.apply(event, self._clock())
 
     async def session_for(
         self, claims: TokenClaims, account: TraderAccount, client_address: str, user_agent: str
@@ -222,47 +154,65 @@ class SessionRegistry:
     async def _open(
         self, key: SessionKey, claims: TokenClaims, account: TraderAccount
     ) -> TraderSession:
-        account_id = account.ctid_trader_account_id
+        book = await self._book_of(account.ctid_trader_account_id)
         now = self._clock()
+        if claims.expires_at <= now:
+            raise LookupError("the token expired while its session was opening")
+        book.idle_since = None
+        session = TraderSession(
+            claims=claims,
+            account=account,
+            book=book,
+            opened_at=now,
+            last_activity=now,
+            client_address="",
+            user_agent="",
+        )
+        self._sessions[key] = session
+        self._by_token.setdefault(key.token_id, set()).add(key)
+        self._by_account.setdefault(key.account_id, set()).add(key)
+        for listener in self._listeners:
+            listener("opened", session)
+        return session
+
+    async def _book_of(self, account_id: int) -> AccountBook:
+        """The account's book, read from the backend once however many sessions ask at once."""
+        book = self._books.get(account_id)
+        if book is not None:
+            return book
+        pending = self._book_loading.get(account_id)
+        if pending is None:
+            pending = asyncio.get_running_loop().create_future()
+            self._book_loading[account_id] = pending
+            try:
+                pending.set_result(await self._load_book(account_id))
+            except BaseException as exc:
+                pending.set_exception(exc)
+                pending.exception()  # retrieved here; concurrent waiters re-raise it
+                raise
+            finally:
+                del self._book_loading[account_id]
+        return await asyncio.shield(pending)
+
+    async def _load_book(self, account_id: int) -> AccountBook:
         # Events that arrive while the snapshot is read are replayed over it; `apply` keeps
         # whichever copy of an order or position is newer, so replaying is always safe.
         buffered: list[ExecutionEvent] = []
-        self._loading.setdefault(account_id, []).append(buffered)
+        self._loading[account_id] = buffered
         try:
             balance = await self._backend.balance(account_id)
             positions, orders = await self._backend.reconcile(account_id)
             history = await self._backend.order_history(account_id)
             deals = await self._backend.deals(account_id)
         finally:
-            others = [buffer for buffer in self._loading[account_id] if buffer is not buffered]
-            if others:
-                self._loading[account_id] = others
-            else:
-                del self._loading[account_id]
-        session = TraderSession(
-            claims=claims,
-            account=account,
-            balance=balance,
-            opened_at=now,
-            last_activity=now,
-            client_address="",
-            user_agent="",
-            positions={p.position_id: p for p in positions},
-            orders={o.order_id: o for o in orders},
-            order_history={o.order_id: o for o in history},
-            deals={d.deal_id: d for d in deals},
-        )
-        session.brackets.load(orders, positions, history, deals, now)
+            del self._loading[account_id]
+        now = self._clock()
+        book = AccountBook.from_snapshot(balance, positions, orders, history, deals, now)
         for event in buffered:
-            session.apply(event, now)
-        if claims.expires_at <= now:
-            raise LookupError("the token expired while its session was opening")
-        self._sessions[key] = session
-        self._by_token.setdefault(key.token_id, set()).add(key)
-        self._by_account.setdefault(account_id, set()).add(key)
-        for listener in self._listeners:
-            listener("opened", session)
-        return session
+            book.apply(event, now)
+        book.idle_since = now
+        self._books[account_id] = book
+        return book
 
     def sessions_of(self, token_id: bytes) -> list[TraderSession]:
         return [self._sessions[key] for key in self._by_token.get(token_id, ())]
@@ -290,6 +240,7 @@ class SessionRegistry:
                 account_keys.discard(key)
                 if not account_keys:
                     del self._by_account[key.account_id]
+                    session.book.idle_since = now
             for listener in self._listeners:
                 listener("closed", session)
         if keys:
@@ -303,15 +254,18 @@ class SessionRegistry:
         return list(self._closed.get(token_id, ()))
 
     def sweep(self) -> list[TokenClaims]:
-        """Close the sessions of expired tokens and prune every cache; returns those tokens."""
+        """Close the sessions of expired tokens, prune every book and forget idle ones; returns
+        those tokens."""
         now = self._clock()
         expired = {
             session.claims.token_id: session.claims
             for session in self._sessions.values()
             if session.claims.expires_at <= now
         }
-        for session in self._sessions.values():
-            session.prune(now)
+        for account_id, book in list(self._books.items()):
+            book.prune(now)
+            if book.forgettable(now):
+                del self._books[account_id]
         for token_id in expired:
             self.close_token(token_id)
         return list(expired.values())

@@ -54,10 +54,10 @@ def session_summary(session: TraderSession) -> dict[str, Any]:
         "clientAddress": session.client_address,
         "userAgent": session.user_agent,
         "cached": {
-            "positions": sum(1 for p in session.positions.values() if p.volume),
-            "orders": len(session.orders),
-            "orderHistory": len(session.order_history),
-            "deals": len(session.deals),
+            "positions": sum(1 for p in session.book.positions.values() if p.volume),
+            "orders": len(session.book.orders),
+            "orderHistory": len(session.book.order_history),
+            "deals": len(session.book.deals),
         },
     }
 

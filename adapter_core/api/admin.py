@@ -208,14 +208,14 @@ def admin_routes(api: AdminApi) -> list[Route]:
                     symbols[p.symbol_id],
                     mapping.money(api.backend.position_pnl(p, session.account), p.money_digits),
                 )
-                for p in session.positions.values()
+                for p in session.book.positions.values()
             ]
             summary["orders"] = [
-                mapping.order_json(o, symbols[o.symbol_id]) for o in session.orders.values()
+                mapping.order_json(o, symbols[o.symbol_id]) for o in session.book.orders.values()
             ]
             summary["deals"] = [
                 mapping.execution_json(d, symbols[d.symbol_id], str(d.order_id))
-                for d in session.deals.values()
+                for d in session.book.deals.values()
             ]
         return ok(row)
 

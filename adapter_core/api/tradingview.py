@@ -137,13 +137,13 @@ def tradingview_routes(api: TradingViewApi) -> list[Route]:
 
     async def state(request: Request) -> Response:
         session = await api.session(request, request.path_params["account_id"])
-        digits = session.balance.money_digits
+        digits = session.book.balance.money_digits
         unrealized = sum(
             api.backend.position_pnl(position, session.account)
-            for position in session.positions.values()
+            for position in session.book.positions.values()
             if position.status is PositionStatus.OPEN
         )
-        balance = session.balance.balance
+        balance = session.book.balance.balance
         return ok(
             {
                 "balance": mapping.money(balance, digits),
@@ -156,12 +156,12 @@ def tradingview_routes(api: TradingViewApi) -> list[Route]:
         session = await api.session(request, request.path_params["account_id"])
         shown = [
             mapping.order_json(order, market.symbols_by_id[order.symbol_id])
-            for order in session.orders.values()
+            for order in session.book.orders.values()
             if order.order_type is not OrderType.STOP_LOSS_TAKE_PROFIT
         ]
         shown += [
             mapping.bracket_json(bracket, market.symbols_by_id[bracket.symbol_id])
-            for bracket in session.brackets.brackets.values()
+            for bracket in session.book.brackets.brackets.values()
         ]
         return ok(shown)
 
@@ -169,19 +169,19 @@ def tradingview_routes(api: TradingViewApi) -> list[Route]:
         session = await api.session(request, request.path_params["account_id"])
         shown = [
             mapping.order_json(order, market.symbols_by_id[order.symbol_id])
-            for order in session.order_history.values()
+            for order in session.book.order_history.values()
             if order.order_type is not OrderType.STOP_LOSS_TAKE_PROFIT
         ]
         shown += [
             mapping.bracket_json(bracket, market.symbols_by_id[bracket.symbol_id])
-            for bracket in session.brackets.final()
+            for bracket in session.book.brackets.final()
         ]
         return ok(shown[-_max_count(request) :])
 
     async def positions(request: Request) -> Response:
         session = await api.session(request, request.path_params["account_id"])
         shown = []
-        for position in session.positions.values():
+        for position in session.book.positions.values():
             symbol = market.symbols_by_id[position.symbol_id]
             is_open = position.status is PositionStatus.OPEN
             pnl = api.backend.position_pnl(position, session.account) if is_open else 0
@@ -196,8 +196,8 @@ def tradingview_routes(api: TradingViewApi) -> list[Route]:
         if not instrument:
             raise Refusal("The instrument parameter is required.")
         symbol = api.symbol(instrument)
-        deals = [d for d in session.deals.values() if d.symbol_id == symbol.symbol_id]
-        fired = session.brackets.fired_orders
+        deals = [d for d in session.book.deals.values() if d.symbol_id == symbol.symbol_id]
+        fired = session.book.brackets.fired_orders
         return ok(
             [
                 mapping.execution_json(d, symbol, fired.get(d.order_id, str(d.order_id)))
@@ -238,10 +238,10 @@ def tradingview_routes(api: TradingViewApi) -> list[Route]:
         """Set (or with None remove) one bracket's level on the order or position it hangs on."""
         account_id = session.account.ctid_trader_account_id
         if bracket.parent_type == "position":
-            position = session.positions[bracket.parent_id]
+            position = session.book.positions[bracket.parent_id]
             sl, tp = position.stop_loss, position.take_profit
         else:
-            order = session.orders[bracket.parent_id]
+            order = session.book.orders[bracket.parent_id]
             sl, tp = order.stop_loss, order.take_profit
         sl, tp = (level, tp) if bracket.is_stop_loss else (sl, level)
         if bracket.parent_type == "position":
@@ -260,7 +260,7 @@ def tradingview_routes(api: TradingViewApi) -> list[Route]:
         )
 
     def live_bracket(session: TraderSession, bracket_id: str) -> Bracket | None:
-        bracket = session.brackets.brackets.get(bracket_id)
+        bracket = session.book.brackets.brackets.get(bracket_id)
         if bracket is None:
             return None
         if bracket.ended_at is not None:
@@ -277,7 +277,7 @@ def tradingview_routes(api: TradingViewApi) -> list[Route]:
             await move_bracket(session, bracket, form.number(field))
             return ok()
         order_id = _order_id(request.path_params["order_id"])
-        order = session.orders.get(order_id)
+        order = session.book.orders.get(order_id)
         if order is None or order.status is not OrderStatus.ACCEPTED:
             raise Refusal("The order is no longer working and cannot be modified.")
         symbol = market.symbols_by_id[order.symbol_id]
@@ -318,7 +318,7 @@ def tradingview_routes(api: TradingViewApi) -> list[Route]:
         session = await api.session(request, request.path_params["account_id"])
         form = await _form(request)
         position_id = _order_id(request.path_params["position_id"])
-        position = session.positions.get(position_id)
+        position = session.book.positions.get(position_id)
         if position is None:
             raise Refusal("There is no such position.")
         if position.status is not PositionStatus.OPEN:

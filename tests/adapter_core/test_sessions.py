@@ -7,9 +7,10 @@ import itertools
 
 import pytest
 
+from adapter_core.account_book import FINAL_ORDER_RETENTION
 from adapter_core.backend.model import NewOrder, OrderType, TraderAccount, TradeSide
 from adapter_core.backend.simulated import SimulatedBackend, load_demo_dataset
-from adapter_core.sessions import FINAL_ORDER_RETENTION, SessionRegistry
+from adapter_core.sessions import SessionRegistry
 from adapter_core.tokens.claims import TokenClaims
 
 pytestmark = pytest.mark.anyio
@@ -79,20 +80,20 @@ async def test_events_keep_the_cache_current_without_reading_the_backend(
     placed = await backend.place_order(
         ACCOUNT, NewOrder(EURUSD, TradeSide.BUY, LOT // 10, OrderType.MARKET)
     )
-    assert placed.position_id in session.positions
-    assert session.orders[placed.order_id].status.is_final
-    assert len(session.deals) == 1
-    before = session.balance.balance
+    assert placed.position_id in session.book.positions
+    assert session.book.orders[placed.order_id].status.is_final
+    assert len(session.book.deals) == 1
+    before = session.book.balance.balance
     await backend.close_position(ACCOUNT, placed.position_id or 0, LOT // 10)
-    assert session.balance.balance != before
-    assert len(session.deals) == 2
+    assert session.book.balance.balance != before
+    assert len(session.book.deals) == 2
 
 
-async def test_closing_a_token_drops_its_sessions_and_caches_only(
+async def test_closing_a_token_drops_its_sessions_only(
     registry: SessionRegistry, backend: SimulatedBackend
 ) -> None:
     target = await account(backend)
-    mine = await registry.session_for(claims(1), target, "a", "ua")
+    await registry.session_for(claims(1), target, "a", "ua")
     other = await registry.session_for(claims(2), target, "b", "ua")
     await backend.place_order(ACCOUNT, NewOrder(EURUSD, TradeSide.BUY, LOT // 10, OrderType.MARKET))
     assert registry.close_token(claims(1).token_id) == 1
@@ -101,8 +102,57 @@ async def test_closing_a_token_drops_its_sessions_and_caches_only(
     await backend.place_order(
         ACCOUNT, NewOrder(EURUSD, TradeSide.SELL, LOT // 10, OrderType.MARKET)
     )
-    assert len(mine.deals) == 1
-    assert len(other.deals) == 2
+    assert len(other.book.deals) == 2
+
+
+async def test_a_second_login_sees_the_trading_session_of_the_first(
+    registry: SessionRegistry, backend: SimulatedBackend
+) -> None:
+    target = await account(backend)
+    first = await registry.session_for(claims(1), target, "a", "ua")
+    opened = await backend.place_order(
+        ACCOUNT, NewOrder(EURUSD, TradeSide.BUY, LOT // 10, OrderType.MARKET, take_profit=2.0)
+    )
+    await backend.close_position(ACCOUNT, opened.position_id or 0, LOT // 10)
+    second = await registry.session_for(claims(2), target, "b", "ua")
+    assert second.book is first.book
+    assert opened.order_id in second.book.orders
+    assert [b.status for b in second.book.brackets.final()] == ["cancelled"]
+
+
+async def test_a_login_after_a_restart_sees_recent_final_orders_and_closed_positions(
+    backend: SimulatedBackend, clock: Clock
+) -> None:
+    opened = await backend.place_order(
+        ACCOUNT, NewOrder(EURUSD, TradeSide.BUY, LOT // 10, OrderType.MARKET)
+    )
+    closing = await backend.close_position(ACCOUNT, opened.position_id or 0, LOT // 10)
+    fresh = SessionRegistry(backend, clock)
+    session = await fresh.session_for(claims(1), await account(backend), "a", "ua")
+    assert {opened.order_id, closing.order_id} <= set(session.book.orders)
+    closed = session.book.positions[opened.position_id or 0]
+    assert closed.volume == 0
+    assert closed.price == opened.execution_price
+    clock.now += FINAL_ORDER_RETENTION + 60
+    later = SessionRegistry(backend, clock)
+    session = await later.session_for(claims(2), await account(backend), "a", "ua")
+    assert opened.order_id not in session.book.orders
+    assert opened.position_id not in session.book.positions
+
+
+async def test_an_idle_book_is_kept_for_the_retention_then_forgotten(
+    registry: SessionRegistry, backend: SimulatedBackend, clock: Clock
+) -> None:
+    target = await account(backend)
+    first = await registry.session_for(claims(1), target, "a", "ua")
+    registry.close_token(claims(1).token_id)
+    clock.now += FINAL_ORDER_RETENTION
+    registry.sweep()
+    assert (await registry.session_for(claims(2), target, "a", "ua")).book is first.book
+    registry.close_token(claims(2).token_id)
+    clock.now += FINAL_ORDER_RETENTION + 1
+    registry.sweep()
+    assert (await registry.session_for(claims(3), target, "a", "ua")).book is not first.book
 
 
 async def test_sweep_closes_expired_tokens_and_prunes_final_orders(
@@ -117,8 +167,8 @@ async def test_sweep_closes_expired_tokens_and_prunes_final_orders(
     clock.now += 61
     assert [c.token_id for c in registry.sweep()] == [claims(1).token_id]
     assert registry.sessions_of(short.claims.token_id) == []
-    assert placed.order_id in long.orders
+    assert placed.order_id in long.book.orders
     clock.now += FINAL_ORDER_RETENTION + 1
     registry.sweep()
-    assert placed.order_id not in long.orders
-    assert placed.order_id in long.order_history
+    assert placed.order_id not in long.book.orders
+    assert placed.order_id in long.book.order_history

@@ -468,6 +468,84 @@ def test_a_bracket_child_is_moved_and_cancelled_by_its_own_id(alex: TradingViewC
     alex.ok("DELETE", f"/accounts/{ALEX}/positions/{position_id}")
 
 
+def test_a_bracket_added_again_is_a_new_order_and_the_cancelled_one_stays_cancelled(
+    alex: TradingViewClient,
+) -> None:
+    """TradingView: a status only goes from transitional to final, and ids are unique."""
+    bid, _ = quote(alex, ALEX)
+    limit = round(bid - FAR, 5)
+    take_profit = round(limit + 0.01, 5)
+    order_id = place(alex, ALEX, type="limit", limitPrice=limit, takeProfit=take_profit)
+    try:
+        path = f"/accounts/{ALEX}/orders/{order_id}"
+        alex.ok("PUT", path, form={"qty": "0.1", "limitPrice": limit})
+        alex.ok("PUT", path, form={"qty": "0.1", "limitPrice": limit, "takeProfit": take_profit})
+        shown = orders(alex, ALEX)
+        assert shown[f"{order_id}-tp"]["status"] == "cancelled"
+        children = children_of(shown, order_id)
+        live = [i for i, child in children.items() if child["status"] == "inactive"]
+        assert len(live) == 1, children
+        assert live[0] != f"{order_id}-tp", children
+    finally:
+        alex.ok("DELETE", f"/accounts/{ALEX}/orders/{order_id}")
+
+
+def test_a_position_bracket_added_again_never_revives_the_cancelled_one(
+    alex: TradingViewClient,
+) -> None:
+    _, ask = quote(alex, ALEX)
+    order_id, position_id = open_position(alex, ALEX, takeProfit=round(ask + FAR, 5))
+    try:
+        alex.ok("DELETE", f"/accounts/{ALEX}/orders/{order_id}-tp")
+        alex.ok(
+            "PUT",
+            f"/accounts/{ALEX}/positions/{position_id}",
+            form={"takeProfit": round(ask + FAR / 2, 5)},
+        )
+        shown = orders(alex, ALEX)
+        assert shown[f"{order_id}-tp"]["status"] == "cancelled"
+        working = {
+            i for i, o in children_of(shown, position_id).items() if o["status"] == "working"
+        }
+        assert len(working) == 1, shown
+        assert f"{order_id}-tp" not in working, shown
+        moved = round(ask + FAR / 3, 5)
+        (again,) = working
+        alex.ok("PUT", f"/accounts/{ALEX}/orders/{again}", form={"limitPrice": moved})
+        assert orders(alex, ALEX)[again]["limitPrice"] == pytest.approx(moved)
+    finally:
+        alex.ok("DELETE", f"/accounts/{ALEX}/positions/{position_id}")
+    shown = orders(alex, ALEX)
+    assert shown[f"{order_id}-tp"]["status"] == "cancelled"
+    assert shown[again]["status"] == "cancelled"
+
+
+def test_a_second_login_sees_the_orders_positions_and_brackets_of_the_first(
+    demo: AdapterProcess, alex: TradingViewClient
+) -> None:
+    """TradingView: /orders is every order of the trading session, whichever login asks."""
+    order_id, position_id = _open_with_tight_brackets(alex, ALEX)
+
+    def closed() -> JSON | None:
+        position = positions(alex, ALEX).get(position_id, {"qty": 0})
+        return position if position["qty"] == 0 else None
+
+    try:
+        wait_for(closed, f"a bracket of position {position_id} triggering")
+    finally:
+        if positions(alex, ALEX).get(position_id, {"qty": 0})["qty"]:
+            alex.ok("DELETE", f"/accounts/{ALEX}/positions/{position_id}")
+    later = _client(demo)
+    try:
+        assert orders(later, ALEX) == orders(alex, ALEX)
+        assert positions(later, ALEX)[position_id]["qty"] == 0
+        history = {o["id"] for o in later.ok("GET", f"/accounts/{ALEX}/ordersHistory")}
+        assert {order_id, f"{order_id}-sl", f"{order_id}-tp"} <= history
+        assert executions(later, ALEX) == executions(alex, ALEX)
+    finally:
+        later.close()
+
+
 def test_partial_close_with_amount(alex: TradingViewClient) -> None:
     _, position_id = open_position(alex, ALEX)
     try:
