@@ -227,15 +227,29 @@ _SCHEMAS: JSON = {
             "isClose": _BOOLEAN,
         },
     ),
-    "Quote": _object(
-        ["s", "n"],
-        {
-            "s": {"enum": ["ok", "error"]},
-            "n": _STRING,
-            "v": _object(["ask", "bid"], {"ask": _NUMBER, "bid": _NUMBER}),
-            "errmsg": _STRING,
-        },
-    ),
+    "Quote": {
+        "description": "TradingView requires s, n and v in every entry; an unknown symbol's "
+        "v is empty and errmsg says why.",
+        "oneOf": [
+            _object(
+                ["s", "n", "v"],
+                {
+                    "s": {"const": "ok"},
+                    "n": _STRING,
+                    "v": _object(["ask", "bid"], {"ask": _NUMBER, "bid": _NUMBER}),
+                },
+            ),
+            _object(
+                ["s", "n", "v", "errmsg"],
+                {
+                    "s": {"const": "error"},
+                    "n": _STRING,
+                    "v": _object([], {}, closed=True),
+                    "errmsg": _STRING,
+                },
+            ),
+        ],
+    },
     "TokenRow": _object(
         ["tokenId", "userId", "brokerNames", "state", "issuedAt", "expiresAt", "traderSessions"],
         {

@@ -341,7 +341,7 @@ def tradingview_routes(api: TradingViewApi) -> list[Route]:
             symbol = market.symbols_by_name.get(name)
             spot = market.spots.get(symbol.symbol_id) if symbol else None
             if symbol is None or spot is None:
-                answers.append({"s": "error", "n": name, "errmsg": "Unknown symbol."})
+                answers.append({"s": "error", "n": name, "v": {}, "errmsg": "Unknown symbol."})
             else:
                 answers.append({"s": "ok", "n": name, "v": mapping.quote_json(spot, symbol)})
         return ok(answers)

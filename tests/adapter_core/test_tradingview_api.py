@@ -69,7 +69,7 @@ def test_config_instruments_state_and_quotes(trader: TradingViewClient) -> None:
     quotes = trader.ok("GET", "/quotes", params={"accountId": ACCOUNT, "symbols": "EURUSD,NOPE"})
     assert quotes[0]["s"] == "ok"
     assert quotes[0]["v"]["bid"] < quotes[0]["v"]["ask"]
-    assert quotes[1] == {"s": "error", "n": "NOPE", "errmsg": "Unknown symbol."}
+    assert quotes[1] == {"s": "error", "n": "NOPE", "v": {}, "errmsg": "Unknown symbol."}
 
 
 def _place_market(trader: TradingViewClient, request_id: str) -> str:
