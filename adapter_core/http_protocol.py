@@ -5,7 +5,9 @@ header was buffered whole, 500,000 headers were accepted, and a connection that 
 finished its request head stayed open for ever (and held a descriptor). Here the request line
 and headers together are capped at MAX_HEAD_BYTES and MAX_HEADERS (431, then the connection
 closes), and a head must be complete within HEAD_TIMEOUT seconds of its first byte, or of the
-connection opening (408, then close). Bodies are bounded per endpoint by the app.
+connection opening (408, then close). Bodies are bounded per endpoint by the app. A request
+the parser refuses (a broken chunk, a bad header) is the client's fault: one INFO line, where
+uvicorn would warn.
 """
 
 from __future__ import annotations
@@ -42,9 +44,32 @@ def _refusal(status: int, message: str) -> bytes:
     )
 
 
+_PARSER_REFUSAL = "Invalid HTTP request received."
+
+
+class _ClientFaultsAtInfo(logging.Logger):
+    """uvicorn's protocol logger, with its warning for a malformed request told at INFO.
+
+    It has no handlers or level of its own: records go to uvicorn's logger as before."""
+
+    def __init__(self, inner: logging.Logger) -> None:
+        super().__init__(inner.name)
+        self.parent = inner
+
+    def warning(self, msg: object, *args: Any, **kwargs: Any) -> None:
+        if msg == _PARSER_REFUSAL:
+            log.info("refused a malformed request with 400 (the client's fault)")
+            return
+        super().warning(msg, *args, **kwargs)
+
+
+_PROTOCOL_LOGGER = _ClientFaultsAtInfo(logging.getLogger("uvicorn.error"))
+
+
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.logger = _PROTOCOL_LOGGER
         self._head_bytes = 0
         self._header_count = 0
         self._in_head = True
