@@ -95,6 +95,10 @@ def server_config(app: ASGIApp, log_level: str = "info") -> uvicorn.Config:
     )
 
 
+LATE_CONNECTION_SWEEP = 0.05
+"""Seconds between asking, while stopping, every connection to finish."""
+
+
 class AnnouncingServer(uvicorn.Server):
     """uvicorn's server, calling back once the sockets accept connections, and once it starts
     to stop: `on_stopping` ends the long-lived event streams, so the graceful shutdown that
@@ -129,7 +133,20 @@ class AnnouncingServer(uvicorn.Server):
         if self._on_stopping is not None:
             self._on_stopping()
             await asyncio.sleep(0)  # let each stream send its last event and end
-        await super().shutdown(sockets)
+        late = asyncio.create_task(self._shut_late_connections())
+        try:
+            await super().shutdown(sockets)
+        finally:
+            late.cancel()
+
+    async def _shut_late_connections(self) -> None:
+        """uvicorn asks each connection to finish once; one accepted as the listener closed
+        missed that and was served until the graceful timeout. Asking again is harmless: a
+        connection between requests closes, one in a request closes after its answer."""
+        while True:
+            await asyncio.sleep(LATE_CONNECTION_SWEEP)
+            for connection in list(self.server_state.connections):
+                connection.shutdown()
 
 
 async def serve(
