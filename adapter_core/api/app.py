@@ -158,6 +158,7 @@ def create_app(
     app = Starlette(
         routes=[*broker_routes(services), *extra_routes],
         middleware=[
+            Middleware(AccessLogMiddleware),  # outermost: refused preflights are logged too
             Middleware(HostRequiredMiddleware),
             Middleware(
                 CORSMiddleware,
@@ -167,7 +168,6 @@ def create_app(
                 allow_headers=["Authorization", "Content-Type"],
                 max_age=PREFLIGHT_MAX_AGE,
             ),
-            Middleware(AccessLogMiddleware),
             Middleware(InternalErrorMiddleware),
         ],
         exception_handlers={

@@ -124,3 +124,38 @@ def test_a_trailing_slash_is_not_found_and_never_redirects_to_the_host_header(
         assert b"evil.example" not in answer
         missing = _raw(port, b"GET /config HTTP/1.1\r\n\r\n")
         assert missing.startswith(b"HTTP/1.1 400")
+
+
+def test_preflights_granted_and_refused_are_in_the_access_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An operator sees browsers on a wrong origin being turned away, not silence."""
+    store = SqliteTokenStore(tmp_path / STORE_FILE)
+    services = adapter_services(
+        store, KeyRing.generate(), BrokerSecrets([secrets.token_urlsafe(32)]), DEFAULT_TTL_SECONDS
+    )
+    transport = httpx.ASGITransport(app=create_app(services))
+    asking = {
+        "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization",
+    }
+
+    async def preflights() -> list[int]:
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://adapter") as http:
+                return [
+                    (
+                        await http.options("/config", headers={**asking, "Origin": origin})
+                    ).status_code
+                    for origin in ("https://www.tradingview.com", "https://evil.example")
+                ]
+        finally:
+            await store.close()
+
+    with caplog.at_level(logging.INFO, "tv_adapter.access"):
+        assert asyncio.run(preflights()) == [200, 400]
+    logged = [
+        record.getMessage() for record in caplog.records if record.name == "tv_adapter.access"
+    ]
+    assert any('"OPTIONS /config" 200' in line for line in logged), logged
+    assert any('"OPTIONS /config" 400' in line for line in logged), logged
