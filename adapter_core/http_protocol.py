@@ -5,9 +5,11 @@ header was buffered whole, 500,000 headers were accepted, and a connection that 
 finished its request head stayed open for ever (and held a descriptor). Here the request line
 and headers together are capped at MAX_HEAD_BYTES and MAX_HEADERS (431, then the connection
 closes), and a head must be complete within HEAD_TIMEOUT seconds of its first byte, or of the
-connection opening (408, then close). Bodies are bounded per endpoint by the app. A request
-the parser refuses (a broken chunk, a bad header) is the client's fault: one INFO line, where
-uvicorn would warn.
+connection opening (408, then close). When descriptors run short, the connections doing
+nothing (idle keep-alives, ones that never finished a head) are closed, longest idle first,
+so a flood of them cannot starve real requests. Bodies are bounded per endpoint by the app.
+A request the parser refuses (a broken chunk, a bad header) is the client's fault: one INFO
+line, where uvicorn would warn.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import resource
+import time
 from asyncio import TimerHandle
 from typing import Any
 
@@ -27,6 +31,11 @@ MAX_HEAD_BYTES = 32 * 1024
 MAX_HEADERS = 100
 HEAD_TIMEOUT = 5.0
 """Seconds a client has to send a whole request head."""
+
+DESCRIPTOR_RESERVE = 64
+"""Descriptors kept for what is not a connection: the store, key files, logs, the listener."""
+SHED_TO = 0.9
+"""Shedding closes idle connections until this share of the budget is in use."""
 
 _REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
 
@@ -66,10 +75,20 @@ class _ClientFaultsAtInfo(logging.Logger):
 _PROTOCOL_LOGGER = _ClientFaultsAtInfo(logging.getLogger("uvicorn.error"))
 
 
+def connection_budget() -> int:
+    """How many connections fit in the process's descriptor limit."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 1 << 20
+    return max(soft - DESCRIPTOR_RESERVE, 16)
+
+
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.logger = _PROTOCOL_LOGGER
+        self._last_active = time.monotonic()
+        self._budget = connection_budget()
         self._head_bytes = 0
         self._header_count = 0
         self._in_head = True
@@ -79,6 +98,39 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm_head_timer()
+        if len(self.connections) > self._budget:
+            self._shed_idle_connections()
+
+    def _shed_idle_connections(self) -> None:
+        """Close the connections doing nothing, longest idle first, down to SHED_TO."""
+        idle = sorted(
+            (
+                other
+                for other in self.connections
+                if isinstance(other, BoundedHttpToolsProtocol) and other is not self and other.idle
+            ),
+            key=lambda other: other._last_active,
+        )
+        still_open = sum(1 for other in self.connections if not other.transport.is_closing())
+        excess = still_open - int(self._budget * SHED_TO)
+        shed = idle[:excess]
+        for other in shed:
+            other.transport.close()
+        log.info(
+            "descriptors running short (%d connections for %d): closed %d idle connections",
+            len(self.connections), self._budget, len(shed),
+        )  # fmt: skip
+
+    @property
+    def idle(self) -> bool:
+        """No request being answered: a keep-alive between requests, or a head not finished."""
+        return not self.transport.is_closing() and (
+            self.cycle is None or self.cycle.response_complete
+        )
+
+    def on_response_complete(self) -> None:
+        self._last_active = time.monotonic()
+        super().on_response_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_head_timer()
@@ -103,6 +155,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self.transport.is_closing():
             return
+        self._last_active = time.monotonic()
         super().data_received(data)
         if self._too_large and not self.transport.is_closing():
             log.info("refused a request whose head passed %d bytes or %d headers",

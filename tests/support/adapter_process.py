@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import resource
 import secrets
 import signal
 import subprocess
@@ -26,8 +27,12 @@ _BANNER = " listening on "
 class AdapterProcess:
     """One adapter server over a data directory that outlives it (for restart tests)."""
 
-    def __init__(self, data_dir: Path, extra_args: Sequence[str] = ()) -> None:
+    def __init__(
+        self, data_dir: Path, extra_args: Sequence[str] = (), descriptor_limit: int | None = None
+    ) -> None:
         self.data_dir = data_dir
+        self.descriptor_limit = descriptor_limit
+        """The server's RLIMIT_NOFILE soft limit, for tests of running short of descriptors."""
         self.secret_file = data_dir.parent / f"{data_dir.name}-broker-secret"
         if not self.secret_file.exists():
             self.secret_file.write_text(secrets.token_urlsafe(48) + "\n")
@@ -59,7 +64,12 @@ class AdapterProcess:
         env = {key: value for key, value in os.environ.items() if key != "TV_ADAPTER_BROKER_SECRET"}
         stderr = self.stderr_path.open("a")
         self.process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env
+            command,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env=env,
+            preexec_fn=self._limit_descriptors if self.descriptor_limit else None,
         )
         stderr.close()
         lines: queue.Queue[str | None] = queue.Queue()
@@ -86,6 +96,11 @@ class AdapterProcess:
             if _BANNER in line:
                 self.url = line.split(_BANNER, 1)[1].strip()
                 return self
+
+    def _limit_descriptors(self) -> None:
+        assert self.descriptor_limit is not None
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.descriptor_limit, hard))
 
     def stderr_text(self) -> str:
         return self.stderr_path.read_text() if self.stderr_path.exists() else ""
