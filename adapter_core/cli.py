@@ -20,15 +20,9 @@ from adapter_core.datadir import (
     ensure_private_dir,
 )
 from adapter_core.headless import HeadlessAdapter, HeadlessOptions, headless_app, open_headless
-from adapter_core.server import (
-    ServerStartError,
-    TlsError,
-    bind_socket,
-    certificate_reloaders,
-    run,
-    tls_context,
-)
+from adapter_core.server import ServerStartError, bind_socket, run
 from adapter_core.store.base import StoreUnavailable
+from adapter_core.tls import TlsError, certificate_reloaders, tls_context
 from adapter_core.tokens.codec import DEFAULT_TTL_SECONDS
 from adapter_core.tokens.keyfile import KeyFileError, load_key_ring, save_key_ring
 from adapter_core.tokens.keyring import KeyRingError

@@ -15,6 +15,15 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
+def file_stamp(path: Path) -> tuple[int, int, int] | None:
+    """What changes when the file is rewritten or replaced; None while it is missing."""
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return (status.st_mtime_ns, status.st_size, status.st_ino)
+
+
 class FileReloader:
     """Calls `apply(path)` whenever the file's modification stamp changes."""
 
@@ -25,11 +34,7 @@ class FileReloader:
         self._stamp = self._read_stamp()
 
     def _read_stamp(self) -> tuple[int, int, int] | None:
-        try:
-            status = self._path.stat()
-        except OSError:
-            return None
-        return (status.st_mtime_ns, status.st_size, status.st_ino)
+        return file_stamp(self._path)
 
     def check(self) -> bool:
         """Reload if changed; True when a new version was applied."""

@@ -9,19 +9,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import functools
+import logging
 import signal
 import socket
 import ssl
-from collections.abc import Callable, Coroutine, Iterator
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable, Iterator
 
 import uvicorn
 from starlette.types import ASGIApp
 
 from adapter_core.http_protocol import BoundedHttpToolsProtocol
-from adapter_core.reload import FileReloader
+
+log = logging.getLogger(__name__)
 
 
 class ServerStartError(RuntimeError):
@@ -53,32 +52,6 @@ def base_url(sock: socket.socket, *, tls: bool = False) -> str:
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     return f"{'https' if tls else 'http'}://{shown}:{port}"
-
-
-CERTIFICATE_CHECK_INTERVAL = 2.0
-"""Seconds between looks at the certificate and key files."""
-
-
-class TlsError(RuntimeError):
-    """The certificate or key cannot be used; the message is meant for the operator."""
-
-
-def tls_context(cert_file: Path, key_file: Path) -> ssl.SSLContext:
-    """A server context over the certificate chain and key (TLS 1.2 or later)."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    load_certificate(context, cert_file, key_file)
-    return context
-
-
-def load_certificate(context: ssl.SSLContext, cert_file: Path, key_file: Path) -> None:
-    """(Re)load the chain and key: handshakes from now on present them."""
-    try:
-        context.load_cert_chain(cert_file, key_file)
-    except (OSError, ssl.SSLError) as exc:
-        raise TlsError(
-            f"cannot use the certificate {cert_file} with the key {key_file}: {exc}"
-        ) from exc
 
 
 def server_config(app: ASGIApp, log_level: str = "info") -> uvicorn.Config:
@@ -178,22 +151,3 @@ def run(
     config.ssl = tls
     with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
         runner.run(serve(config, sock, on_ready, on_stopping))
-
-
-def certificate_reloaders(
-    context: ssl.SSLContext, cert_file: Path, key_file: Path
-) -> list[Callable[[], Coroutine[Any, Any, None]]]:
-    """Background jobs that load a renewed certificate or key into `context` while serving.
-
-    Both files are watched: a renewal writes two files, and whichever changes last completes
-    the pair (a pair that does not match yet is logged and the previous one kept).
-    """
-
-    def reload(_: Path) -> None:
-        load_certificate(context, cert_file, key_file)
-
-    watchers = [
-        FileReloader(cert_file, reload, "TLS certificate"),
-        FileReloader(key_file, reload, "TLS key"),
-    ]
-    return [functools.partial(watcher.watch, CERTIFICATE_CHECK_INTERVAL) for watcher in watchers]

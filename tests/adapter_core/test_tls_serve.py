@@ -3,6 +3,7 @@ presented without a restart."""
 
 from __future__ import annotations
 
+import logging
 import shutil
 import socket
 import ssl
@@ -13,6 +14,7 @@ import httpx
 import pytest
 from cryptography import x509
 
+from adapter_core.tls import RENEWAL_GRACE, CertificateWatcher, tls_context
 from tests.support.adapter_process import AdapterProcess
 from tests.support.certificates import make_certificates
 
@@ -70,3 +72,69 @@ def test_a_certificate_without_its_key_is_refused(tmp_path: Path, given: list[st
 
     code = main(["serve", "--data-dir", str(tmp_path / "data"), *given, str(tmp_path / "x.pem")])
     assert code == 2
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _rewrite(target: Path, source: Path) -> None:
+    """Replace the file with another's content and a new stamp, as a renewal tool does."""
+    staged = target.with_suffix(".new")
+    shutil.copyfile(source, staged)
+    staged.replace(target)
+
+
+def test_a_renewal_half_written_is_no_error_and_completes_when_the_key_arrives(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A renewal writes two files; between them the pair does not match, which is normal."""
+    (tmp_path / "old").mkdir()
+    (tmp_path / "new").mkdir()
+    _, cert, key = make_certificates(tmp_path / "old", days=30)
+    _, new_cert, new_key = make_certificates(tmp_path / "new", days=60)
+    live_cert, live_key = (
+        shutil.copy(cert, tmp_path / "c.pem"),
+        shutil.copy(key, tmp_path / "k.pem"),
+    )
+    clock = Clock()
+    watcher = CertificateWatcher(tls_context(live_cert, live_key), live_cert, live_key, clock)
+    with caplog.at_level(logging.INFO, "adapter_core.tls"):
+        _rewrite(live_cert, new_cert)
+        watcher.check()
+        clock.now += RENEWAL_GRACE / 2
+        watcher.check()
+        _rewrite(live_key, new_key)
+        watcher.check()
+    levels = [(record.levelno, record.getMessage()) for record in caplog.records]
+    assert all(level == logging.INFO for level, _ in levels), levels
+    assert "serving the previous TLS certificate" in levels[0][1]
+    assert "reloaded the TLS certificate and key" in levels[-1][1]
+
+
+@pytest.mark.expect_log("adapter_core.tls", "have not been usable together")
+def test_a_pair_that_stays_unusable_past_the_grace_is_one_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "old").mkdir()
+    (tmp_path / "new").mkdir()
+    _, cert, key = make_certificates(tmp_path / "old", days=30)
+    _, new_cert, _ = make_certificates(tmp_path / "new", days=60)
+    live_cert, live_key = (
+        shutil.copy(cert, tmp_path / "c.pem"),
+        shutil.copy(key, tmp_path / "k.pem"),
+    )
+    clock = Clock()
+    watcher = CertificateWatcher(tls_context(live_cert, live_key), live_cert, live_key, clock)
+    with caplog.at_level(logging.INFO, "adapter_core.tls"):
+        _rewrite(live_cert, new_cert)
+        watcher.check()
+        for _ in range(5):
+            clock.now += RENEWAL_GRACE
+            watcher.check()
+    errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert len(errors) == 1, errors
