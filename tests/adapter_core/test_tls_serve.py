@@ -89,6 +89,18 @@ def _rewrite(target: Path, source: Path) -> None:
     staged.replace(target)
 
 
+def _serving_and_renewed(tmp_path: Path) -> tuple[Path, Path, Path, Path]:
+    """The certificate and key being served, and a renewed pair beside them."""
+    (tmp_path / "old").mkdir()
+    (tmp_path / "new").mkdir()
+    _, cert, key = make_certificates(tmp_path / "old", days=30)
+    _, new_cert, new_key = make_certificates(tmp_path / "new", days=60)
+    live_cert, live_key = tmp_path / "c.pem", tmp_path / "k.pem"
+    shutil.copyfile(cert, live_cert)
+    shutil.copyfile(key, live_key)
+    return live_cert, live_key, new_cert, new_key
+
+
 def test_a_renewal_half_written_is_no_error_and_completes_when_the_key_arrives(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
