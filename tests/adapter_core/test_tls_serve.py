@@ -105,14 +105,7 @@ def test_a_renewal_half_written_is_no_error_and_completes_when_the_key_arrives(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A renewal writes two files; between them the pair does not match, which is normal."""
-    (tmp_path / "old").mkdir()
-    (tmp_path / "new").mkdir()
-    _, cert, key = make_certificates(tmp_path / "old", days=30)
-    _, new_cert, new_key = make_certificates(tmp_path / "new", days=60)
-    live_cert, live_key = (
-        shutil.copy(cert, tmp_path / "c.pem"),
-        shutil.copy(key, tmp_path / "k.pem"),
-    )
+    live_cert, live_key, new_cert, new_key = _serving_and_renewed(tmp_path)
     clock = Clock()
     watcher = CertificateWatcher(tls_context(live_cert, live_key), live_cert, live_key, clock)
     with caplog.at_level(logging.INFO, "adapter_core.tls"):
@@ -132,14 +125,7 @@ def test_a_renewal_half_written_is_no_error_and_completes_when_the_key_arrives(
 def test_a_pair_that_stays_unusable_past_the_grace_is_one_error(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    (tmp_path / "old").mkdir()
-    (tmp_path / "new").mkdir()
-    _, cert, key = make_certificates(tmp_path / "old", days=30)
-    _, new_cert, _ = make_certificates(tmp_path / "new", days=60)
-    live_cert, live_key = (
-        shutil.copy(cert, tmp_path / "c.pem"),
-        shutil.copy(key, tmp_path / "k.pem"),
-    )
+    live_cert, live_key, new_cert, _ = _serving_and_renewed(tmp_path)
     clock = Clock()
     watcher = CertificateWatcher(tls_context(live_cert, live_key), live_cert, live_key, clock)
     with caplog.at_level(logging.INFO, "adapter_core.tls"):
