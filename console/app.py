@@ -45,7 +45,8 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="tv-adapter-console",
         description="Operator console for TradingView adapters. "
-        "'tv-adapter-console profile --help' manages profiles without a window.",
+        "'tv-adapter-console profile --help' manages profiles without a window; "
+        "'tv-adapter-console --self-test' checks this installation and exits.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--screenshot", type=Path, metavar="FILE", help="render to a PNG and exit")

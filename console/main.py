@@ -13,6 +13,10 @@ def main() -> int:
     if argv[:1] == ["--version"]:
         print(f"tv-adapter-console {__version__}")
         return 0
+    if argv[:1] == ["--self-test"]:  # before logging: it must not write the operator's log
+        from console.self_test import self_test_main
+
+        return self_test_main(argv[1:])
     configure_logging()
     if argv[:1] == ["profile"]:
         from console.cli import profile_main
