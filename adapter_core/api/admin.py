@@ -271,13 +271,14 @@ def admin_routes(api: AdminApi) -> list[Route]:
                 yield sse_frame("hello", hello)
                 while True:
                     try:
-                        event = await asyncio.wait_for(subscription.next(), HEARTBEAT_SECONDS)
+                        async with asyncio.timeout(HEARTBEAT_SECONDS):
+                            frames = await subscription.take()
                     except TimeoutError:
                         yield b": heartbeat\n\n"
                         continue
-                    if event is None:
+                    if frames is None:
                         return
-                    yield event.frame
+                    yield frames
             finally:
                 subscription.close()
 

@@ -1,8 +1,12 @@
-"""/generate/token and /logout answers per second against a bare endpoint on the same server.
+"""/generate/token and /logout answers per second against a bare endpoint on the same server,
+and minting again with `SUBSCRIBERS` event streams reading every event.
 
 The server is pinned to CPU 0 and this process (the load generator) to CPU 1, so neither
-steals the other's core. The bare endpoint runs before and after the adapter's endpoints and
-its mean is the baseline, which evens out drift during the run.
+steals the other's core. The phases run interleaved, in ROUNDS slices of SLICE_SECONDS each
+(bare, mint, logout, bare, mint, logout...), so a neighbour using the machine for a while
+slows every phase alike instead of one of them. The subscribers connect only after those
+rounds: until a first subscriber comes, the adapter does not even build its events, which is
+the cost "no subscribers" has to measure.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,10 +27,12 @@ from adapter_core.datadir import KEYS_FILE
 from adapter_core.tokens.codec import TokenCodec
 from adapter_core.tokens.keyfile import load_key_ring
 from tests.benchmarks.bench_server import BARE_PATH, READY_MARK
-from tests.benchmarks.load import LoadResult, post, run_load
+from tests.benchmarks.event_subscribers import SUBSCRIBERS, subscribed
+from tests.benchmarks.load import LoadResult, RequestFactory, post, run_load
 from tests.benchmarks.results import Figure
 
-SECONDS = 4.0
+ROUNDS = 4
+SLICE_SECONDS = 1.0
 WARM_UP_SECONDS = 0.5
 CONNECTIONS = 64
 """Enough concurrent clients for group commit to work as it does under real load."""
@@ -82,6 +88,21 @@ def _describe(result: LoadResult) -> str:
     )
 
 
+async def interleaved(url: str, phases: dict[str, RequestFactory]) -> dict[str, LoadResult]:
+    """Each phase's load over ROUNDS slices, the phases taking turns slice by slice."""
+    totals = {name: LoadResult() for name in phases}
+    for _ in range(ROUNDS):
+        for name, factory in phases.items():
+            totals[name].add(
+                await run_load(url, factory, is_ok, connections=CONNECTIONS, seconds=SLICE_SECONDS)
+            )
+    for name, result in totals.items():
+        print(f"{name:<22} {_describe(result)}")
+        if result.unexpected:
+            raise RuntimeError(f"{result.unexpected} answers were not ok; the figures are void")
+    return totals
+
+
 async def _phases(url: str, secret: str, logout_tokens: Iterator[str]) -> list[Figure]:
     host = url.split("//", 1)[1]
     auth = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
@@ -96,34 +117,52 @@ async def _phases(url: str, secret: str, logout_tokens: Iterator[str]) -> list[F
             else post(host, "/logout", b"", {"Authorization": f"Bearer {token}"})
         )
 
-    def measure(factory: Callable[[], bytes | None]) -> Awaitable[LoadResult]:
-        return run_load(url, factory, is_ok, connections=CONNECTIONS, seconds=SECONDS)
-
     await run_load(
         url, lambda: bare_request, is_ok, connections=CONNECTIONS, seconds=WARM_UP_SECONDS
     )
-    bare_before = await measure(lambda: bare_request)
-    minting = await measure(lambda: mint_request)
-    logging_out = await measure(logout_request)
-    bare_after = await measure(lambda: bare_request)
-    bare_rate = (bare_before.per_second + bare_after.per_second) / 2
-    print(f"bare before:     {_describe(bare_before)}")
-    print(f"/generate/token: {_describe(minting)}")
-    print(f"/logout:         {_describe(logging_out)}")
-    print(f"bare after:      {_describe(bare_after)}")
-    for result in (bare_before, minting, logging_out, bare_after):
-        if result.unexpected:
-            raise RuntimeError(f"{result.unexpected} answers were not ok; the figures are void")
+    alone = await interleaved(
+        url,
+        {"bare": lambda: bare_request, "/generate/token": lambda: mint_request,
+         "/logout": logout_request},
+    )  # fmt: skip
+    async with subscribed(url, secret) as subscribers:
+        print(f"with {SUBSCRIBERS} /admin/events subscribers reading:")
+        watched = await interleaved(
+            url, {"bare": lambda: bare_request, "/generate/token": lambda: mint_request}
+        )
+        await asyncio.sleep(0.5)  # the last events on their way
+        received = sorted(subscribers.received())
+        dropped = subscribers.dropped
+    minted = watched["/generate/token"].answers
+    print(
+        f"  each subscriber received {received[0]}..{received[-1]} of {minted} token.issued "
+        f"events; the server dropped {dropped} of {SUBSCRIBERS} streams"
+    )
+    bare_rate = alone["bare"].per_second
     goal = "ratio >= 0.5 (vs bare Starlette JSON endpoint, same server)"
     return [
-        Figure("generate_token_rps", minting.per_second, "req/s", bare_rate, goal),
+        Figure("generate_token_rps", alone["/generate/token"].per_second, "req/s", bare_rate, goal),
         Figure(
             "logout_rps",
-            logging_out.per_second,
+            alone["/logout"].per_second,
             "req/s",
             bare_rate,
             goal,
             "each logout is made durable (fsync, group commit) before it is answered",
+        ),
+        Figure(
+            "generate_token_with_subscribers_rps",
+            watched["/generate/token"].per_second,
+            "req/s",
+            alone["/generate/token"].per_second,
+            "ratio >= 0.8 (vs minting with no subscriber, same server)",
+            f"bare endpoint meanwhile {watched['bare'].per_second:.0f} req/s "
+            f"(without subscribers {bare_rate:.0f})",
+            extra={
+                "subscribers": SUBSCRIBERS - dropped,
+                "events_per_subscriber_min": received[0],
+                "events_minted": minted,
+            },
         ),
     ]
 

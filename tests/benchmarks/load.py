@@ -28,6 +28,18 @@ class LoadResult:
     generator_cpu: float = 0.0
     latencies: list[float] = field(default_factory=list)
 
+    def add(self, other: LoadResult) -> None:
+        """Fold in another slice of the same load (interleaved phases are run in slices)."""
+        elapsed = self.elapsed + other.elapsed
+        if elapsed:
+            self.generator_cpu = (
+                self.generator_cpu * self.elapsed + other.generator_cpu * other.elapsed
+            ) / elapsed
+        self.elapsed = elapsed
+        self.answers += other.answers
+        self.unexpected += other.unexpected
+        self.latencies += other.latencies
+
     @property
     def per_second(self) -> float:
         return self.answers / self.elapsed if self.elapsed else 0.0

@@ -7,7 +7,8 @@ compares numbers from different machines or moments.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 RESULTS_FILE = Path(".bench/results.json")
@@ -22,6 +23,9 @@ class Figure:
     goal: str
     """The target in words, e.g. 'ratio <= 3' (printed, not enforced)."""
     note: str = ""
+    extra: Mapping[str, float] = field(default_factory=dict)
+    """Counts a reader needs next to the value (the tabs held, the connections held...),
+    written to the results file beside it."""
 
     @property
     def ratio(self) -> float:
@@ -37,6 +41,7 @@ def write_results(figures: list[Figure], path: Path = RESULTS_FILE) -> None:
             "unit": figure.unit,
             "baseline": round(figure.baseline, 4),
             "ratio": round(figure.ratio, 4),
+            **{name: round(value, 4) for name, value in figure.extra.items()},
         }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(existing, indent=2, sort_keys=True) + "\n")
@@ -50,5 +55,8 @@ def print_table(figures: list[Figure]) -> None:
             f"{figure.name:<{width}}  {figure.value:>12.3f}  {figure.baseline:>12.3f}  "
             f"{figure.ratio:>7.2f}  {figure.goal} [{figure.unit}]"
         )
+        if figure.extra:
+            counts = ", ".join(f"{name} {value:g}" for name, value in figure.extra.items())
+            print(f"{'':<{width}}  {counts}")
         if figure.note:
             print(f"{'':<{width}}  {figure.note}")
