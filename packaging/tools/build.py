@@ -2,7 +2,8 @@
 
     .venv/bin/python packaging/tools/build.py [--no-baseline]
 
-Writes dist/tv-adapter-console/ (the onedir bundle: tv-adapter-console and tv-adapter),
+Writes dist/tv-adapter-console/ (the onedir bundle: tv-adapter-console and tv-adapter; on
+Windows and macOS that, and the macOS .app, is all it builds),
 dist/tv-adapter-console_VERSION_ARCH.deb, dist/screenshots/ (the metainfo's screenshots, for
 whoever publishes the package to upload to the homepage), and build/package/report.json (sizes,
 build time, Depends), which tests/benchmarks/package.py turns into benchmark figures.
@@ -94,6 +95,9 @@ def main(argv: list[str]) -> int:
             pyinstaller(keep / "dist", keep / "work", keep_qt=True), 1
         )
         report["keep_qt_bundle_bytes"] = size_of(keep / "dist" / BUNDLE_NAME)
+    if not sys.platform.startswith("linux"):  # the .deb and the desktop files are Linux's
+        print(f"make package: {bundle.relative_to(ROOT)} {size_of(bundle) / MB:.0f} MB")
+        return 0
     linux = BUILD / "linux"
     linux_files.write(project, linux)
     for old in DIST.glob(f"{BUNDLE_NAME}_*.deb"):

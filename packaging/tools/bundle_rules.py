@@ -33,14 +33,10 @@ Qt/OpenGLHelpers.py), when the latency chart first loads it: invisible to PyInst
 QT_MODULES_USED = frozenset({"QtCore", "QtGui", "QtWidgets", "QtSvg", *PYQTGRAPH_QT_MODULES})
 """The PySide6 modules the console imports (console/**/*.py), and pyqtgraph's."""
 
-HIDDEN_IMPORTS = (
-    *(f"PySide6.{name}" for name in PYQTGRAPH_QT_MODULES),
-    "adapter_core.http_protocol",
-    "uvloop",
-    "httptools",
-)
-"""Imported by names PyInstaller cannot see: pyqtgraph's Qt modules; uvicorn's protocol (the
-adapter's own subclass, named in its config), its loop and its HTTP parser, chosen at run time."""
+HIDDEN_IMPORTS = ("adapter_core.http_protocol", "uvloop", "httptools")
+"""Imported by names PyInstaller cannot see: uvicorn's protocol (the adapter's own subclass,
+named in its config), its loop and its HTTP parser, chosen at run time. The GUI adds
+PYQTGRAPH_QT_MODULES."""
 
 EXCLUDED_PYTHON_MODULES = (
     "tkinter",

@@ -36,7 +36,7 @@ def render(target: Path, app_id: str) -> list[Path]:
         painter.end()
         path = target / "hicolor" / f"{size}x{size}" / "apps" / f"{app_id}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
-        if not image.save(str(path), b"PNG"):
+        if not image.save(str(path)):
             raise RuntimeError(f"cannot write {path}")
         written.append(path)
     scalable = target / "hicolor" / "scalable" / "apps" / f"{app_id}.svg"

@@ -14,9 +14,10 @@ from xml.sax.saxutils import escape, quoteattr
 from project import PACKAGING, Project
 
 TEMPLATES = PACKAGING / "linux"
-WM_CLASS = "tv-adapter-console"
-"""The X11 window class Qt gives the console's windows (its executable's name), which
-StartupWMClass must name so that the desktop ties the window to this entry."""
+WM_CLASS = "TradingView Adapter Console"
+"""The class in the WM_CLASS Qt gives the console's windows: the application name console/app.py
+sets (the instance part is the program's name). StartupWMClass names it, so that the desktop
+ties the window to this entry and shows its icon; tests/packaging/test_bundle.py checks it on X."""
 _PLACEHOLDER = re.compile(r"@[A-Z_]+@")
 
 

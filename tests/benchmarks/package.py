@@ -16,18 +16,16 @@ Xvfb and xdotool the cold start is left out, saying why.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from tests.benchmarks.results import RESULTS_FILE, Figure, print_table, write_results
+from tests.packaging.x_server import never_reset
 from tests.support.xvfb import Xvfb, isolated_environment, missing_tools, stop_process, xdotool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,27 +79,6 @@ def _window_after(program: Path, display: str) -> float:
             stop_process(process)
 
 
-@contextlib.contextmanager
-def _never_reset(display: str) -> Iterator[None]:
-    """Keep one client connected to the X server for the whole measurement.
-
-    Xvfb resets whenever its last client disconnects, and every `xdotool search` poll is a
-    client of its own: a program connecting during such a reset is refused ("could not connect
-    to display") and aborts. A search that never finds its window stays connected meanwhile.
-    """
-    keeper = subprocess.Popen(
-        ["xdotool", "search", "--sync", "--name", "^no window is ever named this$"],
-        env={**os.environ, "DISPLAY": display},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        yield
-    finally:
-        stop_process(keeper)
-
-
 def cold_start() -> Figure | None:
     missing = missing_tools()
     if missing:
@@ -112,7 +89,7 @@ def cold_start() -> Figure | None:
     with (
         tempfile.TemporaryDirectory() as logs,
         Xvfb(Path(logs) / "xvfb.log") as server,
-        _never_reset(server.display),
+        never_reset(server.display),
     ):
         for _ in range(ROUNDS):
             frozen.append(_window_after(BUNDLE, server.display))
@@ -147,7 +124,7 @@ def measure() -> list[Figure]:
             "MB",
             bundle,
             "compressed",
-            f"baseline: the bundle it holds; Depends: {report['depends']}",
+            f"baseline: the bundle it holds; Depends: {len(report['libraries'])} packages",
         ),
     ]
     started = cold_start()
