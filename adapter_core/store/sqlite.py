@@ -3,13 +3,17 @@
 Every write is acknowledged only after its transaction is committed with `synchronous=FULL`,
 so an answered logout survives `kill -9`. Writes that arrive together share one commit, which
 keeps throughput independent of the disk's fsync latency under concurrent load.
+
+Writes are gathered on the event loop and handed to the writer once per loop iteration, not one
+by one: a writer woken by the first write of a burst would commit it alone, and under load most
+commits held a single write (1.35 ms of fsync and about 100 µs of CPU each, on the server's
+core). Outcomes go back to each loop in one callback per commit, not one per write.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import queue
@@ -19,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from adapter_core.store import sqlite_queries as queries
 from adapter_core.store.base import IssuedToken, StoreUnavailable, TokenQuery, TokenRecord
@@ -58,18 +64,30 @@ class _Job:
     future: asyncio.Future[Any]
     loop: asyncio.AbstractEventLoop
 
-    def settle(self, outcome: Any, failed: bool) -> None:
-        def apply() -> None:
-            if self.future.done():
-                return
-            if failed:
-                self.future.set_exception(outcome)
-            else:
-                self.future.set_result(outcome)
 
+Outcome = tuple[asyncio.Future[Any], Any, bool]
+"""A job's future, its result or exception, and whether it failed."""
+
+
+def _apply(outcomes: list[Outcome]) -> None:
+    for future, outcome, failed in outcomes:
+        if future.done():
+            continue
+        if failed:
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
+
+
+def _settle(batch: list[_Job], results: list[tuple[Any, bool]]) -> None:
+    """Hand every outcome back to its job's loop, one callback per loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[Outcome]] = {}
+    for job, (outcome, failed) in zip(batch, results, strict=True):
+        by_loop.setdefault(job.loop, []).append((job.future, outcome, failed))
+    for loop, outcomes in by_loop.items():
         # A RuntimeError means the caller's loop has closed: nobody is waiting any more.
         with contextlib.suppress(RuntimeError):
-            self.loop.call_soon_threadsafe(apply)
+            loop.call_soon_threadsafe(_apply, outcomes)
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -94,7 +112,12 @@ class SqliteTokenStore:
             raise StoreUnavailable(f"cannot open the token store {path}: {exc}") from exc
         self._reader: sqlite3.Connection | None = None
         self._reader_lock = threading.Lock()
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._pending: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
+        """Writes submitted on each loop during its current iteration, not yet handed off."""
+        self._jobs: queue.SimpleQueue[list[_Job] | None] = queue.SimpleQueue()
+        self._stop_lock = threading.Lock()
+        self._stopped = False
+        """Set by the writer as it stops; a hand-off after that fails its writes instead."""
         self._writer = threading.Thread(target=self._write_loop, name="token-store", daemon=True)
         self._writer.start()
         self._closed = False
@@ -114,15 +137,30 @@ class SqliteTokenStore:
             raise StoreUnavailable("the token store is closed")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._jobs.put(_Job(operation, future, loop))
+        pending = self._pending.get(loop)
+        if pending is None:
+            pending = self._pending[loop] = []
+            loop.call_soon(self._hand_off, loop)
+        pending.append(_Job(operation, future, loop))
         return await future
+
+    def _hand_off(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Pass this loop iteration's writes to the writer as one batch."""
+        jobs = self._pending.pop(loop, None)
+        if jobs is None:  # `close` handed them off already
+            return
+        with self._stop_lock:
+            if not self._stopped:
+                self._jobs.put(jobs)
+                return
+        _apply([(job.future, StoreUnavailable("the token store is closed"), True) for job in jobs])
 
     def _write_loop(self) -> None:
         while True:
-            job = self._jobs.get()
-            if job is None:
-                return
-            batch = [job]
+            jobs = self._jobs.get()
+            if jobs is None:
+                break
+            batch = jobs
             stop = False
             while len(batch) < _BATCH_LIMIT:
                 try:
@@ -132,26 +170,38 @@ class SqliteTokenStore:
                 if more is None:
                     stop = True
                     break
-                batch.append(more)
+                batch += more
             self._commit(batch)
             if stop:
+                break
+        with self._stop_lock:
+            self._stopped = True
+        self._fail_leftovers()
+
+    def _fail_leftovers(self) -> None:
+        """Writes handed off after the stop was queued: refused, never left waiting."""
+        closed = StoreUnavailable("the token store is closed")
+        while True:
+            try:
+                jobs = self._jobs.get_nowait()
+            except queue.Empty:
                 return
+            if jobs:
+                _settle(jobs, [(closed, True)] * len(jobs))
 
     def _commit(self, batch: list[_Job]) -> None:
+        """One transaction for the batch. Each write runs in a savepoint only once one of
+        them has failed, so that it fails alone; until then the savepoints cost two extra
+        statements per write for nothing."""
         connection = self._connection
-        outcomes: list[tuple[Any, bool]] = []
         try:
             connection.execute("BEGIN IMMEDIATE")
-            for job in batch:
-                connection.execute("SAVEPOINT job")
-                try:
-                    outcomes.append((job.operation(connection), False))
-                    connection.execute("RELEASE job")
-                except sqlite3.Error as exc:
-                    connection.execute("ROLLBACK TO job")
-                    connection.execute("RELEASE job")
-                    log.error("token store write failed: %s", exc)
-                    outcomes.append((StoreUnavailable("the write was refused"), True))
+            try:
+                outcomes = [(job.operation(connection), False) for job in batch]
+            except sqlite3.Error:
+                connection.execute("ROLLBACK")
+                connection.execute("BEGIN IMMEDIATE")
+                outcomes = [self._isolated(connection, job) for job in batch]
             connection.execute("COMMIT")
         except sqlite3.Error as exc:
             log.error("token store commit failed: %s", exc)
@@ -159,16 +209,28 @@ class SqliteTokenStore:
                 connection.execute("ROLLBACK")
             failure = StoreUnavailable("the store could not commit")
             outcomes = [(failure, True)] * len(batch)
-        for job, (outcome, failed) in zip(batch, outcomes, strict=True):
-            job.settle(outcome, failed)
+        _settle(batch, outcomes)
+
+    @staticmethod
+    def _isolated(connection: sqlite3.Connection, job: _Job) -> tuple[Any, bool]:
+        connection.execute("SAVEPOINT job")
+        try:
+            outcome = job.operation(connection)
+        except sqlite3.Error as exc:
+            connection.execute("ROLLBACK TO job")
+            connection.execute("RELEASE job")
+            log.error("token store write failed: %s", exc)
+            return StoreUnavailable("the write was refused"), True
+        connection.execute("RELEASE job")
+        return outcome, False
 
     async def record_issued(self, issued: IssuedToken) -> None:
         claims = issued.claims
         row = (
             claims.token_id,
             claims.user_id,
-            json.dumps(list(claims.broker_names)),
-            None if claims.account_ids is None else json.dumps(list(claims.account_ids)),
+            orjson.dumps(claims.broker_names).decode(),
+            None if claims.account_ids is None else orjson.dumps(claims.account_ids).decode(),
             int(claims.is_verified),
             claims.issued_at,
             claims.expires_at,
@@ -240,6 +302,9 @@ class SqliteTokenStore:
         if self._closed:
             return
         self._closed = True
+        loop = asyncio.get_running_loop()
+        if loop in self._pending:
+            self._hand_off(loop)
         self._jobs.put(None)
         await asyncio.to_thread(self._writer.join)
         self._connection.close()
