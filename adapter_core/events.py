@@ -18,14 +18,12 @@ so the adapter stops building them and a reconnecting subscriber must reload.
 from __future__ import annotations
 
 import asyncio
-import functools
 import itertools
 import math
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -54,16 +52,20 @@ class TooManySubscribers(Exception):
     """Every event stream slot is taken."""
 
 
-@dataclass(frozen=True)
-class AdapterEvent:
+class AdapterEvent(NamedTuple):
+    """An event as the streams send it, framed once however many streams send it.
+
+    A tuple of plain values: the garbage collector stops tracking it, where an object holding
+    its data dict kept the collector walking the thousand events a busy hub keeps."""
+
     sequence: int
     kind: str
-    data: dict[str, Any]
+    frame: bytes
+    """The event as Server-Sent Events bytes."""
 
-    @functools.cached_property
-    def frame(self) -> bytes:
-        """The event as Server-Sent Events bytes, built once however many streams send it."""
-        return sse_frame(self.kind, self.data, self.sequence)
+    @classmethod
+    def framed(cls, sequence: int, kind: str, data: dict[str, Any]) -> AdapterEvent:
+        return cls(sequence, kind, sse_frame(kind, data, sequence))
 
 
 def sse_frame(kind: str, data: Any, sequence: int | None = None) -> bytes:
@@ -196,7 +198,7 @@ class EventHub:
         if not self.wanted:
             return
         self._sequence += 1
-        self._history.append(AdapterEvent(self._sequence, kind, data))
+        self._history.append(AdapterEvent.framed(self._sequence, kind, data))
         if self._waiters and self._wake is None:
             self._deliver_soon()
         if not self._sequence % _SWEEP_EVERY:
@@ -264,7 +266,7 @@ class EventHub:
             return
         self._closed = True
         self._sequence += 1
-        final = AdapterEvent(self._sequence, "adapter.stopping", {})
+        final = AdapterEvent.framed(self._sequence, "adapter.stopping", {})
         for subscription in list(self._subscribers):
             self.unsubscribe(subscription)
             subscription._final = final

@@ -82,20 +82,25 @@ def is_ok(status: int, body: bytes) -> bool:
 
 def _describe(result: LoadResult) -> str:
     return (
-        f"{result.answers} answers in {result.elapsed:.1f}s, p50 {result.latency_ms(0.5):.2f} ms, "
-        f"p99 {result.latency_ms(0.99):.2f} ms, generator CPU {result.generator_cpu:.0%}, "
+        f"{result.per_second:>6.0f}/s, p50 {result.latency_ms(0.5):5.2f} ms, "
+        f"p99 {result.latency_ms(0.99):6.2f} ms, server CPU {result.server_cpu:.0%} "
+        f"(waited {result.server_waited:.0%}), generator CPU {result.generator_cpu:.0%}, "
         f"unexpected answers {result.unexpected}"
     )
 
 
-async def interleaved(url: str, phases: dict[str, RequestFactory]) -> dict[str, LoadResult]:
+async def interleaved(
+    url: str, server_pid: int, phases: dict[str, RequestFactory]
+) -> dict[str, LoadResult]:
     """Each phase's load over ROUNDS slices, the phases taking turns slice by slice."""
     totals = {name: LoadResult() for name in phases}
     for _ in range(ROUNDS):
         for name, factory in phases.items():
-            totals[name].add(
-                await run_load(url, factory, is_ok, connections=CONNECTIONS, seconds=SLICE_SECONDS)
-            )
+            load = run_load(
+                url, factory, is_ok, connections=CONNECTIONS, seconds=SLICE_SECONDS,
+                server_pid=server_pid,
+            )  # fmt: skip
+            totals[name].add(await load)
     for name, result in totals.items():
         print(f"{name:<22} {_describe(result)}")
         if result.unexpected:
@@ -103,7 +108,9 @@ async def interleaved(url: str, phases: dict[str, RequestFactory]) -> dict[str, 
     return totals
 
 
-async def _phases(url: str, secret: str, logout_tokens: Iterator[str]) -> list[Figure]:
+async def _phases(
+    url: str, server_pid: int, secret: str, logout_tokens: Iterator[str]
+) -> list[Figure]:
     host = url.split("//", 1)[1]
     auth = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
     bare_request = post(host, BARE_PATH, SEED_BODY, auth)
@@ -122,13 +129,16 @@ async def _phases(url: str, secret: str, logout_tokens: Iterator[str]) -> list[F
     )
     alone = await interleaved(
         url,
+        server_pid,
         {"bare": lambda: bare_request, "/generate/token": lambda: mint_request,
          "/logout": logout_request},
     )  # fmt: skip
     async with subscribed(url, secret) as subscribers:
         print(f"with {SUBSCRIBERS} /admin/events subscribers reading:")
         watched = await interleaved(
-            url, {"bare": lambda: bare_request, "/generate/token": lambda: mint_request}
+            url,
+            server_pid,
+            {"bare": lambda: bare_request, "/generate/token": lambda: mint_request},
         )
         await asyncio.sleep(0.5)  # the last events on their way
         received = sorted(subscribers.received())
@@ -191,7 +201,7 @@ def measure() -> list[Figure]:
             tokens = [
                 codec.mint(14601, ["BESTBROKER"], None, True).token for _ in range(LOGOUT_TOKENS)
             ]
-            return run_as_generator(_phases(url, secret, iter(tokens)), "HTTP phases")
+            return run_as_generator(_phases(url, server.pid, secret, iter(tokens)), "HTTP phases")
         finally:
             server.terminate()
             server.wait(10)

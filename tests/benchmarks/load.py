@@ -9,12 +9,44 @@ the server or the generator set the pace.
 from __future__ import annotations
 
 import asyncio
+import math
+import os
 import resource
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True)
+class CpuSample:
+    """CPU seconds used and seconds spent waiting for a CPU while runnable."""
+
+    used: float
+    waited: float
+
+    @staticmethod
+    def of(pid: int | None) -> CpuSample:
+        """All threads' CPU time; run-queue wait of the main thread (the event loop)."""
+        nan = float("nan")
+        if pid is None:
+            return CpuSample(nan, nan)
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            used = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            used = nan
+        try:
+            waited = int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+        except (OSError, IndexError, ValueError):
+            waited = nan
+        return CpuSample(used, waited)
+
+    def shares_since(self, earlier: CpuSample, elapsed: float) -> tuple[float, float]:
+        return (self.used - earlier.used) / elapsed, (self.waited - earlier.waited) / elapsed
+
 
 RequestFactory = Callable[[], bytes | None]
 """Returns the next full request, or None when it has nothing left to send."""
@@ -26,15 +58,22 @@ class LoadResult:
     unexpected: int = 0
     elapsed: float = 0.0
     generator_cpu: float = 0.0
+    server_cpu: float = math.nan
+    """Share of a core the server used (all its threads), when its pid was given."""
+    server_waited: float = math.nan
+    """Share of the time the server's event loop was ready to run but another process had
+    its core: a neighbour on the machine disturbed the measurement."""
     latencies: list[float] = field(default_factory=list)
 
     def add(self, other: LoadResult) -> None:
         """Fold in another slice of the same load (interleaved phases are run in slices)."""
         elapsed = self.elapsed + other.elapsed
         if elapsed:
-            self.generator_cpu = (
-                self.generator_cpu * self.elapsed + other.generator_cpu * other.elapsed
-            ) / elapsed
+            for name in ("generator_cpu", "server_cpu", "server_waited"):
+                mine, theirs = getattr(self, name), getattr(other, name)
+                if not self.elapsed:
+                    mine = theirs
+                setattr(self, name, (mine * self.elapsed + theirs * other.elapsed) / elapsed)
         self.elapsed = elapsed
         self.answers += other.answers
         self.unexpected += other.unexpected
@@ -75,6 +114,7 @@ async def run_load(
     *,
     connections: int,
     seconds: float,
+    server_pid: int | None = None,
 ) -> LoadResult:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -99,9 +139,13 @@ async def run_load(
             writer.close()
 
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+    server_before = CpuSample.of(server_pid)
     started = time.perf_counter()
     await asyncio.gather(*(connection() for _ in range(connections)))
     result.elapsed = time.perf_counter() - started
+    result.server_cpu, result.server_waited = CpuSample.of(server_pid).shares_since(
+        server_before, result.elapsed
+    )
     cpu_after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     result.generator_cpu = cpu / result.elapsed

@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 
 from tests.benchmarks.bench_server import BARE_PATH
 from tests.benchmarks.endpoints import is_ok, run_as_generator, start_server
-from tests.benchmarks.load import LoadResult, post, run_load
+from tests.benchmarks.load import CpuSample, LoadResult, post, run_load
 from tests.benchmarks.results import Figure
 
 GOAL_TABS = 1500
@@ -355,34 +355,6 @@ def _milliseconds(value: float) -> str:
     return "n/a" if math.isnan(value) else f"{value:.1f} ms"
 
 
-@dataclass(frozen=True)
-class _CpuSample:
-    """CPU seconds used and seconds spent waiting for a CPU while runnable."""
-
-    used: float
-    waited: float
-
-    @staticmethod
-    def of(pid: int | None) -> _CpuSample:
-        """All threads' CPU time; run-queue wait of the main thread (the event loop)."""
-        nan = float("nan")
-        if pid is None:
-            return _CpuSample(nan, nan)
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            used = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, IndexError, ValueError):
-            used = nan
-        try:
-            waited = int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
-        except (OSError, IndexError, ValueError):
-            waited = nan
-        return _CpuSample(used, waited)
-
-    def shares_since(self, earlier: _CpuSample, elapsed: float) -> tuple[float, float]:
-        return (self.used - earlier.used) / elapsed, (self.waited - earlier.waited) / elapsed
-
-
 async def _drive(
     connection: _Connection,
     plan: Plan,
@@ -450,13 +422,13 @@ async def _run_step(
 
     async def sample() -> None:
         await asyncio.sleep(measure_from - time.perf_counter())
-        own, server, at = _CpuSample.of(os.getpid()), _CpuSample.of(server_pid), time.perf_counter()
+        own, server, at = CpuSample.of(os.getpid()), CpuSample.of(server_pid), time.perf_counter()
         await asyncio.sleep(deadline - time.perf_counter())
         elapsed = time.perf_counter() - at
-        result.generator_cpu, result.generator_waited = _CpuSample.of(os.getpid()).shares_since(
+        result.generator_cpu, result.generator_waited = CpuSample.of(os.getpid()).shares_since(
             own, elapsed
         )
-        result.server_cpu, result.server_waited = _CpuSample.of(server_pid).shares_since(
+        result.server_cpu, result.server_waited = CpuSample.of(server_pid).shares_since(
             server, elapsed
         )
 
