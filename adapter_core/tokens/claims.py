@@ -26,6 +26,9 @@ _KNOWN_FLAGS = _FLAG_VERIFIED | _FLAG_ACCOUNTS_LISTED
 _FIXED = struct.Struct(">16sqqqBHH")
 _ACCOUNTS = [struct.Struct(f">{count}q") for count in range(MAX_ACCOUNT_IDS + 1)]
 MIN_PACKED_SIZE = _FIXED.size + 1
+_NAMES: dict[bytes, tuple[str, ...]] = {}
+"""Broker name lists already decoded: a broker has a handful, shared by all its tokens."""
+_NAMES_KEPT = 4096
 
 
 class TokenClaims(NamedTuple):
@@ -79,7 +82,12 @@ def unpack_claims(data: bytes) -> TokenClaims:
         raise ValueError("account ids present without the listed flag")
     else:
         account_ids = None
-    names = tuple(data[_FIXED.size : names_end].decode().split(NAME_SEPARATOR))
+    packed_names = data[_FIXED.size : names_end]
+    names = _NAMES.get(packed_names)
+    if names is None:
+        if len(_NAMES) >= _NAMES_KEPT:
+            _NAMES.clear()
+        names = _NAMES[packed_names] = tuple(packed_names.decode().split(NAME_SEPARATOR))
     return tuple.__new__(
         TokenClaims,
         (

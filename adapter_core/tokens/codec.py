@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from adapter_core.tokens.claims import (
     MIN_PACKED_SIZE,
@@ -38,16 +39,26 @@ MIN_TOKEN_BYTES = _PREFIX_SIZE + MIN_PACKED_SIZE + TAG_SIZE
 MAX_TOKEN_BYTES = _PREFIX_SIZE + max_packed_size() + TAG_SIZE
 MAX_BEARER_LENGTH = 8192
 _MIN_TEXT_LENGTH = -(-MIN_TOKEN_BYTES * 4 // 3)
-"""Bearer values longer than this are refused before any decoding."""
+_MAX_TEXT_LENGTH = (4 * MAX_TOKEN_BYTES + 3) // 3
+"""The longest text that decodes to at most MAX_TOKEN_BYTES: longer ones are refused before
+any decoding."""
 
 _STANDARD_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 # base64url to standard base64; '+', '/' and '=' become '!' so strict decoding refuses them.
 _TO_STANDARD = bytes.maketrans(b"-_+/=", b"+/!!!")
 _FROM_STANDARD = bytes.maketrans(b"+/", b"-_")
 _SIXBIT = {char: value for value, char in enumerate(_STANDARD_ALPHABET)}
-_PADDING = {2: b"==", 3: b"="}
+_PADDING = (b"", b"", b"==", b"=")
+_CANONICAL_LAST: tuple[frozenset[int], ...] = (
+    frozenset(),
+    frozenset(),
+    frozenset(char for char, value in _SIXBIT.items() if not value & 0x0F),
+    frozenset(char for char, value in _SIXBIT.items() if not value & 0x03),
+)
+"""By text length modulo 4: the characters that may end a text. The last character carries
+unused low bits; they must be zero, or two texts would open as the same token."""
 
-assert (MAX_TOKEN_BYTES * 4 + 2) // 3 <= MAX_BEARER_LENGTH
+assert _MAX_TEXT_LENGTH <= MAX_BEARER_LENGTH
 
 
 class TokenFault(enum.Enum):
@@ -65,19 +76,15 @@ class InvalidToken(Exception):
 
 def _decode(token: str) -> bytes:
     """Strict base64url without padding: one text per byte string, nothing silently skipped."""
-    remainder = len(token) % 4
-    if remainder == 1:
-        raise InvalidToken(TokenFault.MALFORMED)
+    remainder = len(token) & 3
     try:
         data = token.encode("ascii").translate(_TO_STANDARD)
         if remainder:
-            # The last character carries unused low bits; they must be zero, or two texts
-            # would open as the same token.
-            if _SIXBIT[data[-1]] & (0x0F if remainder == 2 else 0x03):
+            if data[-1] not in _CANONICAL_LAST[remainder]:  # none for a remainder of 1
                 raise InvalidToken(TokenFault.MALFORMED)
             data += _PADDING[remainder]
         return binascii.a2b_base64(data, strict_mode=True)
-    except (UnicodeEncodeError, binascii.Error, KeyError):
+    except (UnicodeEncodeError, binascii.Error):
         raise InvalidToken(TokenFault.MALFORMED) from None
 
 
@@ -114,6 +121,7 @@ class TokenCodec:
         self._clock = clock
         self._cache_size = cache_size
         self._opened: dict[str, TokenClaims] = {}
+        self._openers = _openers(key_ring)
 
     @property
     def key_ring(self) -> KeyRing:
@@ -122,6 +130,7 @@ class TokenCodec:
     @key_ring.setter
     def key_ring(self, ring: KeyRing) -> None:
         self._opened = {}
+        self._openers = _openers(ring)
         self._key_ring = ring
 
     def mint(
@@ -167,19 +176,22 @@ class TokenCodec:
 
     def open_uncached(self, token: str) -> TokenClaims:
         """Decode, authenticate and parse; does not check expiry (callers do)."""
-        if not _MIN_TEXT_LENGTH <= len(token) <= MAX_BEARER_LENGTH:
+        if not _MIN_TEXT_LENGTH <= len(token) <= _MAX_TEXT_LENGTH:
             raise InvalidToken(TokenFault.MALFORMED)
         raw = _decode(token)
-        if len(raw) > MAX_TOKEN_BYTES:
-            raise InvalidToken(TokenFault.MALFORMED)
-        version, key_id = _HEADER.unpack_from(raw)
-        aead = self._key_ring.aead_for(key_id) if version == TOKEN_VERSION else None
+        header = raw[:_HEADER_SIZE]
+        aead = self._openers.get(header)  # this version, a key in the ring
         if aead is None:
             raise InvalidToken(TokenFault.MALFORMED)
         try:
-            plaintext = aead.decrypt(
-                raw[_HEADER_SIZE:_PREFIX_SIZE], raw[_PREFIX_SIZE:], raw[:_HEADER_SIZE]
+            return unpack_claims(
+                aead.decrypt(raw[_HEADER_SIZE:_PREFIX_SIZE], raw[_PREFIX_SIZE:], header)
             )
-            return unpack_claims(plaintext)
         except (InvalidTag, ValueError, struct.error):
             raise InvalidToken(TokenFault.MALFORMED) from None
+
+
+def _openers(ring: KeyRing) -> dict[bytes, AESGCM]:
+    """The cipher for each header a token of this version may carry: looking the header up
+    checks the version and finds the key in one step."""
+    return {_HEADER.pack(TOKEN_VERSION, key_id): aead for key_id, aead in ring.aeads().items()}

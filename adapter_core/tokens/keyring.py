@@ -11,6 +11,7 @@ import secrets
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -85,6 +86,10 @@ class KeyRing:
 
     def aead_for(self, key_id: int) -> AESGCM | None:
         return self._aeads.get(key_id)
+
+    def aeads(self) -> Mapping[int, AESGCM]:
+        """Every key id with its cipher (read-only: the ring is immutable)."""
+        return MappingProxyType(self._aeads)
 
     def with_new_key(self, now: float | None = None) -> KeyRing:
         """A ring that mints with a fresh key and still opens everything this one opens."""

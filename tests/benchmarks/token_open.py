@@ -10,18 +10,18 @@ from adapter_core.tokens.codec import _HEADER_SIZE, _PREFIX_SIZE, TokenCodec
 from adapter_core.tokens.keyring import KeyRing
 from tests.benchmarks.results import Figure
 
-TOKENS = 20_000
-ROUNDS = 5
+TOKENS = 5_000
+ROUNDS = 15
+"""Rounds in which raw decryption, cold and warm opening take turns; the best round of each
+counts (the least disturbed), and taking turns keeps a busy spell on the machine from
+landing on one side of a ratio."""
 
 
-def _best_per_op(run: Callable[[], None], operations: int) -> float:
-    """Best of several rounds in µs per operation: the least disturbed measurement."""
-    best = float("inf")
-    for _ in range(ROUNDS):
-        started = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - started)
-    return best / operations * 1e6
+def _per_op(run: Callable[[], None]) -> float:
+    """µs per operation of one pass over the tokens."""
+    started = time.perf_counter()
+    run()
+    return (time.perf_counter() - started) / TOKENS * 1e6
 
 
 def _fresh_copies(tokens: list[str]) -> list[str]:
@@ -51,17 +51,19 @@ def measure() -> list[Figure]:
         for token in tokens:
             codec.open_uncached(token)
 
-    raw_us = _best_per_op(raw_decrypt, TOKENS)
-    cold_us = _best_per_op(open_cold, TOKENS)
     for token in tokens:
         codec.open(token)
-    warm_rounds = [_fresh_copies(tokens) for _ in range(ROUNDS)]
+    fresh = iter([_fresh_copies(tokens) for _ in range(ROUNDS)])
 
     def open_warm() -> None:
-        for token in warm_rounds.pop():
+        for token in next(fresh):
             codec.open(token)
 
-    warm_us = _best_per_op(open_warm, TOKENS)
+    raw_us = cold_us = warm_us = float("inf")
+    for _ in range(ROUNDS):
+        raw_us = min(raw_us, _per_op(raw_decrypt))
+        cold_us = min(cold_us, _per_op(open_cold))
+        warm_us = min(warm_us, _per_op(open_warm))
     return [
         Figure(
             "token_open_cold_us",
