@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sys
 import urllib.parse
@@ -22,6 +23,7 @@ from adapter_core.datadir import (
 from adapter_core.headless import HeadlessAdapter, HeadlessOptions, headless_app, open_headless
 from adapter_core.server import ServerStartError, bind_socket, run
 from adapter_core.store.base import StoreUnavailable
+from adapter_core.store.redis_store import PASSWORD_ENV_VAR, STORE_ENV_VAR, RedisConfigError
 from adapter_core.tls import TlsError, certificate_reloaders, tls_context
 from adapter_core.tokens.codec import DEFAULT_TTL_SECONDS
 from adapter_core.tokens.keyfile import KeyFileError, load_key_ring, save_key_ring
@@ -37,6 +39,7 @@ _OPERATOR_ERRORS = (
     KeyFileError,
     KeyRingError,
     ServerStartError,
+    RedisConfigError,
     StoreUnavailable,
     TlsError,
 )
@@ -129,6 +132,14 @@ def _parser() -> argparse.ArgumentParser:
         help="the private key of --tls-cert (PEM); re-read when it changes",
     )
     serve.add_argument(
+        "--store",
+        default=os.environ.get(STORE_ENV_VAR) or None,
+        metavar="URL",
+        help="share tokens, revocations, sessions and events with other instances through "
+        f"Redis: redis://HOST:PORT/DB or rediss:// (also {STORE_ENV_VAR}; the password from "
+        f"the URL or {PASSWORD_ENV_VAR}); default: the data directory's SQLite file",
+    )
+    serve.add_argument(
         "--demo",
         action="store_true",
         help="also offer the demo CRM (/demo/...) to create users and accounts and link them",
@@ -194,6 +205,7 @@ def _serve(args: argparse.Namespace) -> int:
         token_ttl_seconds=args.token_ttl,
         broker_secret_file=args.broker_secret_file,
         generate_secret=args.generate_secret,
+        store_url=args.store,
     )
     if (args.tls_cert is None) != (args.tls_key is None):
         raise TlsError("--tls-cert and --tls-key go together")
@@ -204,6 +216,8 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         sock = bind_socket(args.host, args.port)
         adapter = open_headless(options)
+        if args.store is not None:  # the data directory is shared: only key creation was
+            lock.release()
         if tls is not None:
             adapter.background.extend(certificate_reloaders(tls, args.tls_cert, args.tls_key))
         app = headless_app(adapter, demo_crm=args.demo, cors_origins=args.cors_origin)

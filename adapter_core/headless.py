@@ -23,6 +23,7 @@ from adapter_core.broker_auth import (
     read_secret_file,
     secrets_from_environment,
 )
+from adapter_core.cluster import Cluster
 from adapter_core.datadir import (
     KEYS_FILE,
     SECRET_FILE,
@@ -31,8 +32,10 @@ from adapter_core.datadir import (
     ensure_private_dir,
 )
 from adapter_core.reload import FileReloader
-from adapter_core.revocation import RevocationList
+from adapter_core.revocation import RevocationList, SharedRevocations
 from adapter_core.services import AdapterServices
+from adapter_core.store.base import TokenStore
+from adapter_core.store.redis_store import RedisTokenStore, connect
 from adapter_core.store.sqlite import SqliteTokenStore
 from adapter_core.tokens.codec import TokenCodec
 from adapter_core.tokens.keyfile import load_key_ring, load_or_create_key_ring
@@ -49,6 +52,9 @@ class HeadlessOptions:
     token_ttl_seconds: int
     broker_secret_file: Path | None = None
     generate_secret: bool = False
+    store_url: str | None = None
+    """A `redis://` or `rediss://` address to share tokens and revocations with other
+    instances; None keeps them in the data directory's SQLite file."""
 
 
 @dataclass(frozen=True)
@@ -106,9 +112,13 @@ def open_headless(options: HeadlessOptions) -> HeadlessAdapter:
     broker_secrets = _load_secrets(secret_file)
     keys_path = data_dir / KEYS_FILE
     ring, keys_created = load_or_create_key_ring(keys_path)
-    services = adapter_services(
-        SqliteTokenStore(data_dir / STORE_FILE), ring, broker_secrets, options.token_ttl_seconds
-    )
+    cluster = None
+    if options.store_url is None:
+        store: TokenStore = SqliteTokenStore(data_dir / STORE_FILE)
+    else:
+        store = RedisTokenStore(connect(options.store_url))
+        cluster = Cluster(store)
+    services = adapter_services(store, ring, broker_secrets, options.token_ttl_seconds)
 
     def reload_keys(path: Path) -> None:
         services.codec.key_ring = load_key_ring(path)
@@ -122,11 +132,24 @@ def open_headless(options: HeadlessOptions) -> HeadlessAdapter:
     background: list[BackgroundJob] = [
         functools.partial(reloader.watch, RELOAD_INTERVAL) for reloader in reloaders
     ]
+    if cluster is not None:
+        background.append(share_through(services, cluster))
     return HeadlessAdapter(services, background, origin, secret_file, keys_created)
 
 
+def share_through(services: AdapterServices, cluster: Cluster) -> BackgroundJob:
+    """Wire the revocation list to the other instances; the job that keeps the link."""
+    revocations = services.revocations
+    store = cluster.store
+    revocations.shared = SharedRevocations(store.revoked_at, lambda: cluster.health.trusted)
+    cluster.on_revoked = revocations.learn
+    cluster.on_reload = revocations.load
+    services.cluster = cluster
+    return cluster.run
+
+
 def adapter_services(
-    store: SqliteTokenStore, key_ring: KeyRing, broker_secrets: BrokerSecrets, ttl_seconds: int
+    store: TokenStore, key_ring: KeyRing, broker_secrets: BrokerSecrets, ttl_seconds: int
 ) -> AdapterServices:
     """The services over an open store; shared by `tv-adapter serve` and the embedded adapter."""
     return AdapterServices(

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from adapter_core.broker_auth import BrokerSecrets
+from adapter_core.cluster import Cluster
 from adapter_core.events import EventHub
 from adapter_core.revocation import RevocationList
 from adapter_core.store.base import TokenStore
@@ -26,3 +27,5 @@ class AdapterServices:
     clock: Callable[[], float] = time.time
     started_at: float = field(default_factory=time.time)
     events: EventHub = field(default_factory=EventHub)
+    cluster: Cluster | None = None
+    """The link to the other instances, with a store shared in Redis; None with SQLite."""

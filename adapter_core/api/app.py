@@ -144,6 +144,8 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(services.store.close)
+            if services.revocations.shared is None:  # a shared store's link loads them
+                await services.revocations.load()
             for hook in hooks:
                 await stack.enter_async_context(hook())
             tasks = [asyncio.create_task(_purge_revocations(services))]

@@ -29,9 +29,10 @@ from adapter_core.backend.model import (
     TradeSide,
 )
 from adapter_core.backend.port import TradingBackend
-from adapter_core.refusals import Refusal, Unauthorized
+from adapter_core.refusals import Refusal, Unauthorized, Unavailable
 from adapter_core.services import AdapterServices
 from adapter_core.sessions import SessionRegistry, TraderSession
+from adapter_core.store.base import StoreUnavailable
 from adapter_core.tokens.claims import TokenClaims
 from adapter_core.tokens.codec import InvalidToken, TokenFault
 from adapter_core.tradingview import forms, mapping
@@ -44,6 +45,9 @@ UNAUTHORIZED = {
     TokenFault.EXPIRED: "The token has expired. Log in again.",
 }
 REVOKED = "The token has been logged out. Log in again."
+SHARED_STORE_DOWN = (
+    "The adapter cannot check tokens right now (its shared store is unreachable). Try again."
+)
 FOREIGN_ACCOUNT = "This account is not available to your login."
 CONFIG: dict[str, Any] = {
     "durations": [{"id": "GTC", "title": "Good till cancelled", "default": True}],
@@ -63,13 +67,21 @@ class TradingViewApi:
     sessions: SessionRegistry
     market: MarketBoard
 
-    def claims(self, request: Request) -> TokenClaims:
+    async def claims(self, request: Request) -> TokenClaims:
         try:
             claims = self.services.codec.open(bearer_credential(request))
         except InvalidToken as exc:
             raise Unauthorized(UNAUTHORIZED[exc.fault]) from None
-        if self.services.revocations.is_revoked(claims.token_id):
+        revocations = self.services.revocations
+        if revocations.is_revoked(claims.token_id):
             raise Unauthorized(REVOKED)
+        if revocations.shared is not None:
+            try:
+                revoked = await revocations.check(claims.token_id)
+            except StoreUnavailable:
+                raise Unavailable(SHARED_STORE_DOWN) from None
+            if revoked:
+                raise Unauthorized(REVOKED)
         return claims
 
     async def visible_accounts(self, claims: TokenClaims) -> list[TraderAccount]:
@@ -84,7 +96,7 @@ class TradingViewApi:
         ]
 
     async def session(self, request: Request, account_text: str) -> TraderSession:
-        claims = self.claims(request)
+        claims = await self.claims(request)
         account_id = whole_number(account_text)
         if account_id is None:
             raise Refusal(FOREIGN_ACCOUNT)
@@ -116,11 +128,11 @@ def tradingview_routes(api: TradingViewApi) -> list[Route]:
     market = api.market
 
     async def config(request: Request) -> Response:
-        api.claims(request)
+        await api.claims(request)
         return ok(CONFIG)
 
     async def accounts(request: Request) -> Response:
-        claims = api.claims(request)
+        claims = await api.claims(request)
         found = await api.visible_accounts(claims)
         if not found:
             raise Refusal("No trading account is linked to this login for these brokers.")
@@ -332,7 +344,7 @@ def tradingview_routes(api: TradingViewApi) -> list[Route]:
         return ok()
 
     async def quotes(request: Request) -> Response:
-        api.claims(request)
+        await api.claims(request)
         names = [n for n in request.query_params.get("symbols", "").split(",") if n]
         if not names:
             raise Refusal("The symbols parameter is required.")
@@ -347,7 +359,7 @@ def tradingview_routes(api: TradingViewApi) -> list[Route]:
         return ok(answers)
 
     async def depth(request: Request) -> Response:
-        api.claims(request)
+        await api.claims(request)
         symbol = api.symbol(request.query_params.get("symbol", ""))
         return ok(mapping.depth_json(api.backend.depth(symbol.symbol_id), symbol))
 

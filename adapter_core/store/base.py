@@ -70,7 +70,7 @@ class TokenStore(Protocol):
     async def revoke(self, token_id: bytes, revoked_at: int, expires_at: int) -> bool:
         """Durably revoke; True if this call revoked it, False if it already was."""
 
-    def load_revocations(self, now: int) -> dict[bytes, int]:
+    async def load_revocations(self, now: int) -> dict[bytes, int]:
         """Every revocation still in force, as token id → token expiry."""
 
     async def purge_expired_revocations(self, now: int) -> int:

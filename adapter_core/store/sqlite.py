@@ -280,15 +280,15 @@ class SqliteTokenStore:
         )
         return record
 
-    def load_revocations(self, now: int) -> dict[bytes, int]:
-        reader = _connect(self._path)
-        try:
-            rows = reader.execute(
+    async def load_revocations(self, now: int) -> dict[bytes, int]:
+        def load(connection: sqlite3.Connection) -> dict[bytes, int]:
+            rows = connection.execute(
                 "SELECT token_id, expires_at FROM revocations WHERE expires_at > ?", (now,)
             )
             return {bytes(token_id): expires_at for token_id, expires_at in rows}
-        finally:
-            reader.close()
+
+        revocations: dict[bytes, int] = await self._read(load)
+        return revocations
 
     async def purge_expired_revocations(self, now: int) -> int:
         def delete(connection: sqlite3.Connection) -> int:

@@ -40,6 +40,7 @@ class TradingStack:
     def __post_init__(self) -> None:
         self.sessions = SessionRegistry(self.backend, self.services.clock)
         self.services.revocations.add_listener(self._on_revoked)
+        self.services.revocations.add_remote_listener(self.sessions.close_token)
         self.sessions.add_listener(self._on_session)
 
     def routes(self) -> list[BaseRoute]:

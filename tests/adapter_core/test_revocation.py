@@ -66,6 +66,7 @@ async def test_a_new_list_loads_what_the_store_holds(store: SqliteTokenStore) ->
     first = RevocationList(store, Clock(1000))
     await first.revoke(claims_for(b"\x03" * 16))
     second = RevocationList(store, Clock(1000))
+    await second.load()
     assert second.is_revoked(b"\x03" * 16)
     assert len(second) == 1
 
@@ -79,4 +80,4 @@ async def test_purge_forgets_revocations_of_expired_tokens(store: SqliteTokenSto
     assert await revocations.purge_expired() == 1
     assert not revocations.is_revoked(b"\x04" * 16)
     assert revocations.is_revoked(b"\x05" * 16)
-    assert store.load_revocations(0) == {b"\x05" * 16: 9000}
+    assert await store.load_revocations(0) == {b"\x05" * 16: 9000}

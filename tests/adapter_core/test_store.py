@@ -84,9 +84,9 @@ async def test_revocations_survive_reopening_and_expired_ones_are_dropped(
     await first.close()
     second = SqliteTokenStore(path)
     try:
-        assert second.load_revocations(now=6000) == {b"\x07" * 16: 9000}
+        assert await second.load_revocations(now=6000) == {b"\x07" * 16: 9000}
         assert await second.purge_expired_revocations(now=6000) == 1
-        assert second.load_revocations(now=0) == {b"\x07" * 16: 9000}
+        assert await second.load_revocations(now=0) == {b"\x07" * 16: 9000}
     finally:
         await second.close()
 

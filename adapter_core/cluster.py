@@ -1,0 +1,191 @@
+"""Several adapter instances on one Redis behave as one adapter.
+
+Each instance keeps answering from memory; Redis carries what the others must learn:
+revocations (Pub/Sub, so every instance refuses a logged-out token at once), the events of
+the admin stream, and a summary of each instance's trader sessions (a key that expires when
+the instance stops refreshing it). One background task per instance watches Redis: it pings
+it, holds the subscription, and publishes the session summary. While Redis cannot be
+reached, or the subscription was lost and the revocations are not re-read yet, the instance
+is not `trusted`: it refuses tokens rather than accept one unchecked (fail closed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
+
+from adapter_core.store.base import StoreUnavailable
+from adapter_core.store.redis_store import PREFIX, REVOCATION_CHANNEL, RedisTokenStore
+
+log = logging.getLogger(__name__)
+
+EVENT_CHANNEL = PREFIX + "events"
+SESSIONS_KEY = PREFIX + "sessions:"
+HEALTH_INTERVAL = 0.25
+"""Seconds between pings: an unreachable Redis is noticed well within a second."""
+SESSIONS_INTERVAL = 1.0
+SESSIONS_TTL_MS = 5000
+"""An instance that stops publishing its sessions drops out of the others' lists."""
+MESSAGE_WAIT = 0.1
+
+
+def new_instance_id() -> str:
+    """Host name and a random suffix: readable in the Sessions page, unique per process."""
+    return f"{socket.gethostname()}-{secrets.token_hex(3)}"
+
+
+@dataclass
+class ClusterHealth:
+    """What /healthz and /admin/info say about the shared store."""
+
+    redis: bool = False
+    subscription: bool = False
+    revocations_loaded: bool = False
+    problem: str = "not connected yet"
+    changed_at: float = field(default_factory=time.time)
+
+    @property
+    def trusted(self) -> bool:
+        return self.redis and self.subscription and self.revocations_loaded
+
+
+RevokedHandler = Callable[[bytes, int], None]
+ReloadHandler = Callable[[], Awaitable[None]]
+EventHandler = Callable[[str, str, dict[str, Any]], None]
+SessionsSource = Callable[[], list[dict[str, Any]]]
+
+
+class Cluster:
+    """This instance's link to the others through Redis."""
+
+    def __init__(self, store: RedisTokenStore, instance_id: str | None = None) -> None:
+        self.store = store
+        self.instance_id = instance_id or new_instance_id()
+        self.health = ClusterHealth()
+        self.on_revoked: RevokedHandler | None = None
+        """Another instance revoked a token (or this one: handlers must be idempotent)."""
+        self.on_reload: ReloadHandler | None = None
+        """The subscription is (re)established: re-read every revocation before trusting."""
+        self.on_event: EventHandler | None = None
+        """Another instance published an admin event: (instance, kind, data)."""
+        self.sessions_source: SessionsSource | None = None
+
+    async def publish_event(self, kind: str, data: dict[str, Any]) -> None:
+        message = orjson.dumps({"instance": self.instance_id, "kind": kind, "data": data})
+        with contextlib.suppress(StoreUnavailable):  # the health task reports Redis down
+            await self.store.call(self.store.client.publish(EVENT_CHANNEL, message))
+
+    async def other_sessions(self) -> dict[str, list[dict[str, Any]]]:
+        """Every other live instance's session summaries, by instance."""
+        client = self.store.client
+        keys = [
+            key
+            async for key in client.scan_iter(match=SESSIONS_KEY + "*", count=100)
+            if key.decode() != SESSIONS_KEY + self.instance_id
+        ]
+        if not keys:
+            return {}
+        values = await self.store.call(client.mget(keys))
+        return {
+            key.decode().removeprefix(SESSIONS_KEY): orjson.loads(value)
+            for key, value in zip(keys, values, strict=True)
+            if value is not None
+        }
+
+    async def run(self) -> None:
+        """Watch Redis for as long as the adapter runs; never raises."""
+        tasks = [
+            asyncio.create_task(self._watch_health()),
+            asyncio.create_task(self._follow()),
+            asyncio.create_task(self._publish_sessions()),
+        ]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _set(self, **changes: Any) -> None:
+        before = self.health.trusted
+        for name, value in changes.items():
+            setattr(self.health, name, value)
+        if self.health.trusted != before:
+            self.health.changed_at = time.time()
+            if self.health.trusted:
+                self.health.problem = ""
+                log.info("the shared store is healthy again; tokens are accepted")
+            else:
+                log.warning(
+                    "the shared store is unhealthy (%s): tokens are refused until it is back",
+                    self.health.problem,
+                )
+
+    async def _watch_health(self) -> None:
+        while True:
+            try:
+                await self.store.ping()
+            except StoreUnavailable as exc:
+                self._set(redis=False, problem=f"Redis unreachable: {exc}")
+            else:
+                self._set(redis=True)
+            await asyncio.sleep(HEALTH_INTERVAL)
+
+    async def _follow(self) -> None:
+        """Hold the subscription; after any loss, re-read the revocations before trusting."""
+        while True:
+            pubsub = self.store.client.pubsub()
+            try:
+                await pubsub.subscribe(REVOCATION_CHANNEL, EVENT_CHANNEL)
+                self._set(subscription=True)
+                if self.on_reload is not None:
+                    await self.on_reload()
+                self._set(revocations_loaded=True)
+                await self._deliver(pubsub)
+            except (RedisError, OSError, StoreUnavailable) as exc:
+                self._set(
+                    subscription=False,
+                    revocations_loaded=False,
+                    problem=f"subscription lost: {exc}",
+                )
+            finally:
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+            await asyncio.sleep(HEALTH_INTERVAL)
+
+    async def _deliver(self, pubsub: PubSub) -> None:
+        while True:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=MESSAGE_WAIT)
+            if message is None:
+                if not self.health.redis:
+                    raise StoreUnavailable("Redis stopped answering pings")
+                continue
+            channel = message["channel"].decode()
+            payload: bytes = message["data"]
+            if channel == REVOCATION_CHANNEL and self.on_revoked is not None:
+                token_hex, expires_at = payload.decode().split(" ")
+                self.on_revoked(bytes.fromhex(token_hex), int(expires_at))
+            elif channel == EVENT_CHANNEL and self.on_event is not None:
+                event = orjson.loads(payload)
+                if event["instance"] != self.instance_id:
+                    self.on_event(event["instance"], event["kind"], event["data"])
+
+    async def _publish_sessions(self) -> None:
+        key = SESSIONS_KEY + self.instance_id
+        while True:
+            if self.sessions_source is not None and self.health.redis:
+                summary = orjson.dumps(self.sessions_source())
+                with contextlib.suppress(StoreUnavailable):
+                    await self.store.call(self.store.client.set(key, summary, px=SESSIONS_TTL_MS))
+            await asyncio.sleep(SESSIONS_INTERVAL)
