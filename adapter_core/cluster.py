@@ -38,6 +38,9 @@ SESSIONS_INTERVAL = 1.0
 SESSIONS_TTL_MS = 5000
 """An instance that stops publishing its sessions drops out of the others' lists."""
 MESSAGE_WAIT = 0.1
+MAX_OUTBOX = 10_000
+"""Events waiting to be published to the other instances; past it, the newest are dropped
+(the health task reports a Redis that does not take them)."""
 
 
 def new_instance_id() -> str:
@@ -80,11 +83,31 @@ class Cluster:
         self.on_event: EventHandler | None = None
         """Another instance published an admin event: (instance, kind, data)."""
         self.sessions_source: SessionsSource | None = None
+        self._outbox: list[bytes] = []
+        self._outbox_filled: asyncio.Event | None = None
 
-    async def publish_event(self, kind: str, data: dict[str, Any]) -> None:
-        message = orjson.dumps({"instance": self.instance_id, "kind": kind, "data": data})
-        with contextlib.suppress(StoreUnavailable):  # the health task reports Redis down
-            await self.store.call(self.store.client.publish(EVENT_CHANNEL, message))
+    def relay(self, kind: str, data: dict[str, Any]) -> None:
+        """Hand an event published here to the other instances (sent by `run`, batched)."""
+        if len(self._outbox) < MAX_OUTBOX:
+            self._outbox.append(
+                orjson.dumps({"instance": self.instance_id, "kind": kind, "data": data})
+            )
+        if self._outbox_filled is not None:
+            self._outbox_filled.set()
+
+    async def _send_events(self) -> None:
+        self._outbox_filled = filled = asyncio.Event()
+        while True:
+            await filled.wait()
+            filled.clear()
+            batch, self._outbox = self._outbox, []
+            if not batch:
+                continue
+            async with self.store.client.pipeline(transaction=False) as pipe:
+                for message in batch:
+                    pipe.publish(EVENT_CHANNEL, message)
+                with contextlib.suppress(StoreUnavailable):  # the health task reports it
+                    await self.store.call(pipe.execute())
 
     async def other_sessions(self) -> dict[str, list[dict[str, Any]]]:
         """Every other live instance's session summaries, by instance."""
@@ -109,6 +132,7 @@ class Cluster:
             asyncio.create_task(self._watch_health()),
             asyncio.create_task(self._follow()),
             asyncio.create_task(self._publish_sessions()),
+            asyncio.create_task(self._send_events()),
         ]
         try:
             await asyncio.gather(*tasks)

@@ -109,6 +109,8 @@ class Subscription:
 class EventHub:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
+        self.relay: Callable[[str, dict[str, Any]], None] | None = None
+        """Hands each event published here to the other instances (a shared store)."""
         self._subscribers: set[Subscription] = set()
         self._sequence = 0
         self._history: deque[AdapterEvent] = deque(maxlen=REPLAY_EVENTS)
@@ -133,8 +135,9 @@ class EventHub:
 
     @property
     def wanted(self) -> bool:
-        """Whether events are wanted: a subscriber listens, or one may come back to resume."""
-        return bool(self._subscribers) or self._clock() < self._kept_until
+        """Whether events are wanted: a subscriber listens, or one may come back to resume,
+        or other instances take this one's events (`relay`)."""
+        return bool(self._subscribers) or self.relay is not None or self._clock() < self._kept_until
 
     def subscribe(self, after: int | None = None) -> tuple[Subscription, bool]:
         """A new subscription, and whether it resumes after event `after` (the events since
@@ -197,6 +200,16 @@ class EventHub:
     def publish(self, kind: str, data: dict[str, Any]) -> None:
         if not self.wanted:
             return
+        if self.relay is not None:
+            self.relay(kind, data)
+        self._append(kind, data)
+
+    def publish_relayed(self, instance: str, kind: str, data: dict[str, Any]) -> None:
+        """An event of another instance (named in the event), for this instance's streams."""
+        if self._subscribers or self._clock() < self._kept_until:
+            self._append(kind, {**data, "instance": instance})
+
+    def _append(self, kind: str, data: dict[str, Any]) -> None:
         self._sequence += 1
         self._history.append(AdapterEvent.framed(self._sequence, kind, data))
         if self._waiters and self._wake is None:

@@ -144,6 +144,8 @@ def share_through(services: AdapterServices, cluster: Cluster) -> BackgroundJob:
     revocations.shared = SharedRevocations(store.revoked_at, lambda: cluster.health.trusted)
     cluster.on_revoked = revocations.learn
     cluster.on_reload = revocations.load
+    services.events.relay = cluster.relay
+    cluster.on_event = services.events.publish_relayed
     services.cluster = cluster
     return cluster.run
 
