@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from adapter_core.api.access_log import AccessLogMiddleware, redact_path
 from adapter_core.api.broker import broker_routes
 from adapter_core.api.envelope import error
+from adapter_core.api.health import health_routes
 from adapter_core.refusals import Refusal
 from adapter_core.services import AdapterServices
 
@@ -158,7 +159,7 @@ def create_app(
                 await asyncio.gather(*tasks, return_exceptions=True)
 
     app = Starlette(
-        routes=[*broker_routes(services), *extra_routes],
+        routes=[*broker_routes(services), *health_routes(services), *extra_routes],
         middleware=[
             Middleware(AccessLogMiddleware),  # outermost: refused preflights are logged too
             Middleware(HostRequiredMiddleware),
