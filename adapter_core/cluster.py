@@ -38,9 +38,16 @@ SESSIONS_INTERVAL = 1.0
 SESSIONS_TTL_MS = 5000
 """An instance that stops publishing its sessions drops out of the others' lists."""
 MESSAGE_WAIT = 0.1
+STARTUP_WAIT = 3.0
+"""Seconds a starting instance waits for its link before serving (failing closed if none)."""
 MAX_OUTBOX = 10_000
 """Events waiting to be published to the other instances; past it, the newest are dropped
 (the health task reports a Redis that does not take them)."""
+
+
+def _detail(exc: Exception) -> str:
+    cause = exc.__cause__ or exc
+    return str(cause).rstrip(".") or type(cause).__name__
 
 
 def new_instance_id() -> str:
@@ -55,12 +62,27 @@ class ClusterHealth:
     redis: bool = False
     subscription: bool = False
     revocations_loaded: bool = False
-    problem: str = "not connected yet"
+    detail: str = "not connected yet"
+    """What the last failure said."""
     changed_at: float = field(default_factory=time.time)
 
     @property
     def trusted(self) -> bool:
         return self.redis and self.subscription and self.revocations_loaded
+
+    @property
+    def problem(self) -> str:
+        """The unhealthy part, in a sentence fragment; empty when healthy."""
+        if not self.redis:
+            return f"Redis is unreachable ({self.detail})"
+        if not self.subscription:
+            return (
+                "the Redis subscription that brings other instances' logouts is lost "
+                f"({self.detail})"
+            )
+        if not self.revocations_loaded:
+            return "the revocations are being re-read"
+        return ""
 
 
 RevokedHandler = Callable[[bytes, int], None]
@@ -83,6 +105,7 @@ class Cluster:
         self.on_event: EventHandler | None = None
         """Another instance published an admin event: (instance, kind, data)."""
         self.sessions_source: SessionsSource | None = None
+        self._trusted = asyncio.Event()
         self._outbox: list[bytes] = []
         self._outbox_filled: asyncio.Event | None = None
 
@@ -126,6 +149,14 @@ class Cluster:
             if value is not None
         }
 
+    async def wait_trusted(self) -> bool:
+        """Wait up to STARTUP_WAIT until the link is trusted, so a new instance does not begin
+        by refusing every token; False if it is not by then (it then fails closed)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(STARTUP_WAIT):
+                await self._trusted.wait()
+        return self.health.trusted
+
     async def run(self) -> None:
         """Watch Redis for as long as the adapter runs; never raises."""
         tasks = [
@@ -148,9 +179,10 @@ class Cluster:
         if self.health.trusted != before:
             self.health.changed_at = time.time()
             if self.health.trusted:
-                self.health.problem = ""
+                self._trusted.set()
                 log.info("the shared store is healthy again; tokens are accepted")
             else:
+                self._trusted.clear()
                 log.warning(
                     "the shared store is unhealthy (%s): tokens are refused until it is back",
                     self.health.problem,
@@ -161,7 +193,7 @@ class Cluster:
             try:
                 await self.store.ping()
             except StoreUnavailable as exc:
-                self._set(redis=False, problem=f"Redis unreachable: {exc}")
+                self._set(redis=False, detail=_detail(exc))
             else:
                 self._set(redis=True)
             await asyncio.sleep(HEALTH_INTERVAL)
@@ -178,11 +210,7 @@ class Cluster:
                 self._set(revocations_loaded=True)
                 await self._deliver(pubsub)
             except (RedisError, OSError, StoreUnavailable) as exc:
-                self._set(
-                    subscription=False,
-                    revocations_loaded=False,
-                    problem=f"subscription lost: {exc}",
-                )
+                self._set(subscription=False, revocations_loaded=False, detail=_detail(exc))
             finally:
                 with contextlib.suppress(RedisError, OSError):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped

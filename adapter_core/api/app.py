@@ -151,6 +151,11 @@ def create_app(
                 await stack.enter_async_context(hook())
             tasks = [asyncio.create_task(_purge_revocations(services))]
             tasks += [asyncio.create_task(job()) for job in background]
+            if services.cluster is not None and not await services.cluster.wait_trusted():
+                log.warning(
+                    "serving without the shared store (%s): tokens are refused until it is back",
+                    services.cluster.health.problem,
+                )
             try:
                 yield
             finally:

@@ -1,0 +1,184 @@
+"""Several `tv-adapter serve --store redis://` instances on one Redis behave as one adapter:
+a token minted on one works on the others, a logout on one is refused by every other, events
+cross over, nothing acknowledged is lost to `kill -9`, and a Redis that goes away makes every
+instance fail closed, then resume by itself. Real processes, a real redis-server, loopback."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.adapter_process import AdapterProcess
+from tests.support.redis_server import RedisServer
+from tests.support.tradingview_client import mint
+
+ACCOUNT = 137780091
+WAIT = 10.0
+"""Seconds any bounded wait below may take before the test fails."""
+
+
+def _wait_for(probe: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WAIT
+    while not probe():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not happen within {WAIT}s")
+        time.sleep(0.02)
+
+
+@contextlib.contextmanager
+def _cluster(tmp_path: Path, redis: RedisServer, count: int) -> Iterator[list[AdapterProcess]]:
+    instances: list[AdapterProcess] = []
+    try:
+        for _ in range(count):
+            process = AdapterProcess(tmp_path / "data", ["--demo", "--store", redis.url])
+            instances.append(process.start())
+        yield instances
+    finally:
+        for process in instances:
+            process.kill()
+
+
+def _accounts(instance: AdapterProcess, token: str) -> httpx.Response:
+    return httpx.get(
+        f"{instance.url}/accounts", headers={"Authorization": f"Bearer {token}"}, timeout=5
+    )
+
+
+def _refuses(instance: AdapterProcess, token: str) -> bool:
+    return _accounts(instance, token).status_code == 401
+
+
+def _logout(instance: AdapterProcess, token: str) -> httpx.Response:
+    return httpx.post(
+        f"{instance.url}/logout", headers={"Authorization": f"Bearer {token}"}, timeout=5
+    )
+
+
+@pytest.fixture
+def redis(tmp_path: Path) -> Iterator[RedisServer]:
+    with RedisServer(tmp_path / "redis") as server:
+        yield server
+
+
+def test_a_token_minted_on_one_works_on_the_others_and_a_logout_ends_it_everywhere(
+    tmp_path: Path, redis: RedisServer
+) -> None:
+    with _cluster(tmp_path, redis, 3) as (first, second, third):
+        token = mint(first.url, first.broker_secret, ctidTraderAccountIds=[ACCOUNT])
+        for instance in (first, second, third):
+            assert _accounts(instance, token).status_code == 200
+        assert _logout(second, token).json() == {"s": "ok"}
+        for instance in (first, third):
+            _wait_for(
+                functools.partial(_refuses, instance, token),
+                "the logout reaching another instance",
+            )
+        assert _logout(third, token).json()["s"] == "error"
+
+
+def test_an_instance_started_later_knows_earlier_logouts(
+    tmp_path: Path, redis: RedisServer
+) -> None:
+    with _cluster(tmp_path, redis, 1) as (first,):
+        token = mint(first.url, first.broker_secret, ctidTraderAccountIds=[ACCOUNT])
+        assert _logout(first, token).json() == {"s": "ok"}
+        with _cluster(tmp_path, redis, 1) as (later,):
+            _wait_for(lambda: _healthy(later), "the new instance's link to Redis")
+            assert _accounts(later, token).status_code == 401
+
+
+def _listen(instance: AdapterProcess, kinds: list[str], opened: threading.Event) -> None:
+    headers = {"Authorization": f"Bearer {instance.broker_secret}"}
+    with (
+        httpx.Client(timeout=WAIT) as http,
+        http.stream("GET", f"{instance.url}/admin/events", headers=headers) as stream,
+    ):
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                kinds.append(line.removeprefix("event: "))
+                opened.set()
+            if "token.logged_out" in kinds:
+                return
+
+
+def test_one_instances_events_reach_another_instances_stream(
+    tmp_path: Path, redis: RedisServer
+) -> None:
+    with _cluster(tmp_path, redis, 2) as (first, second):
+        kinds: list[str] = []
+        opened = threading.Event()
+        listener = threading.Thread(target=_listen, args=(second, kinds, opened), daemon=True)
+        listener.start()
+        assert opened.wait(WAIT)
+        token = mint(first.url, first.broker_secret, ctidTraderAccountIds=[ACCOUNT])
+        _accounts(first, token)
+        httpx.get(
+            f"{first.url}/accounts/{ACCOUNT}/state",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5,
+        )
+        _logout(first, token)
+        listener.join(WAIT)
+        assert not listener.is_alive(), kinds
+    assert kinds[0] == "hello"
+    assert {"token.issued", "session.opened", "token.logged_out"} <= set(kinds)
+
+
+def test_kill_9_of_every_instance_and_of_redis_loses_nothing_acknowledged(
+    tmp_path: Path, redis: RedisServer
+) -> None:
+    with _cluster(tmp_path, redis, 2) as (first, second):
+        logged_out = [mint(first.url, first.broker_secret) for _ in range(20)]
+        kept = [mint(second.url, second.broker_secret) for _ in range(20)]
+        for number, token in enumerate(logged_out):
+            assert _logout((first, second)[number % 2], token).json() == {"s": "ok"}
+        first.kill()
+        second.kill()
+        redis.kill()
+    redis.start()
+    with _cluster(tmp_path, redis, 1) as (restarted,):
+        _wait_for(lambda: _healthy(restarted), "the restarted instance's link to Redis")
+        assert {_accounts(restarted, token).status_code for token in logged_out} == {401}
+        statuses = {_accounts(restarted, token).status_code for token in kept}
+        assert 401 not in statuses  # the demo user has accounts: 200 (or a business error)
+
+
+def _healthy(instance: AdapterProcess) -> bool:
+    return httpx.get(f"{instance.url}/healthz", timeout=5).status_code == 200
+
+
+def test_redis_gone_means_fail_closed_then_recovery_without_a_restart(
+    tmp_path: Path, redis: RedisServer
+) -> None:
+    with _cluster(tmp_path, redis, 1) as (instance,):
+        token = mint(instance.url, instance.broker_secret, ctidTraderAccountIds=[ACCOUNT])
+        assert _accounts(instance, token).status_code == 200
+        redis.kill()
+        _wait_for(lambda: _accounts(instance, token).status_code == 503, "failing closed")
+        refused = _accounts(instance, token).json()
+        assert refused["s"] == "error"
+        assert "unreachable" in refused["errmsg"]
+        health = httpx.get(f"{instance.url}/healthz", timeout=5)
+        assert health.status_code == 503
+        assert "Redis" in health.json()["errmsg"]
+        minting = httpx.post(
+            f"{instance.url}/generate/token",
+            headers={"Authorization": f"Bearer {instance.broker_secret}"},
+            json={"userId": 14601, "brokerNames": ["BESTBROKER"], "isVerified": True},
+            timeout=5,
+        )
+        assert minting.status_code == 503
+        assert minting.json()["s"] == "error"
+        logout = _logout(instance, token).json()
+        assert logout["s"] == "error"
+        assert "could not be recorded" in logout["errmsg"]
+        redis.start()
+        _wait_for(lambda: _healthy(instance), "the instance resuming")
+        assert _accounts(instance, token).status_code == 200
