@@ -14,7 +14,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis as redis_client
 
+from adapter_core.store.redis_store import ISSUED_INDEX, REVOKED_INDEX, REVOKED_KEY
 from tests.support.adapter_process import AdapterProcess
 from tests.support.redis_server import RedisServer
 from tests.support.tradingview_client import mint
@@ -181,4 +183,48 @@ def test_redis_gone_means_fail_closed_then_recovery_without_a_restart(
         assert "could not be recorded" in logout["errmsg"]
         redis.start()
         _wait_for(lambda: _healthy(instance), "the instance resuming")
+        assert _accounts(instance, token).status_code == 200
+
+
+def test_a_lost_subscription_is_followed_by_a_re_read_of_every_revocation(
+    tmp_path: Path, redis: RedisServer
+) -> None:
+    """A logout announced while an instance was not listening is still learnt."""
+    client = redis_client.Redis.from_url(redis.url)
+    with _cluster(tmp_path, redis, 1) as (instance,):
+        token = mint(instance.url, instance.broker_secret, ctidTraderAccountIds=[ACCOUNT])
+        assert _accounts(instance, token).status_code == 200
+        record = _token_id_of(client)
+        client.client_kill_filter(_type="pubsub")
+        # Revoked behind the instance's back: written, never announced.
+        client.set(REVOKED_KEY + record, int(time.time()), exat=int(time.time()) + 3600)
+        client.zadd(REVOKED_INDEX, {record: int(time.time()) + 3600})
+        _wait_for(functools.partial(_refuses, instance, token), "the re-read after the loss")
+
+
+def _token_id_of(client: redis_client.Redis) -> str:
+    (member,) = client.zrange(ISSUED_INDEX, 0, -1)
+    assert isinstance(member, bytes)
+    return member.decode()
+
+
+def test_a_slow_redis_never_blocks_the_instance(tmp_path: Path, redis: RedisServer) -> None:
+    client = redis_client.Redis.from_url(redis.url)
+    with _cluster(tmp_path, redis, 1) as (instance,):
+        token = mint(instance.url, instance.broker_secret, ctidTraderAccountIds=[ACCOUNT])
+        client.client_pause(3000)  # every other client's command waits 3 s
+        try:
+            minting = httpx.post(
+                f"{instance.url}/generate/token",
+                headers={"Authorization": f"Bearer {instance.broker_secret}"},
+                json={"userId": 14601, "brokerNames": ["BESTBROKER"], "isVerified": True},
+                timeout=2.5,
+            )
+            assert minting.status_code == 503
+            # The loop is free meanwhile: endpoints that need no Redis answer at once.
+            config = httpx.get(f"{instance.url}/openapi.json", timeout=2.5)
+            assert config.status_code == 200
+        finally:
+            client.client_unpause()
+        _wait_for(lambda: _healthy(instance), "recovery after the pause")
         assert _accounts(instance, token).status_code == 200
