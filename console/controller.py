@@ -159,6 +159,7 @@ class Controller(QObject):
         self.remove_action.setEnabled(remote)
         for page in (self.tokens, self.logout, self.sessions, self.verify, self.demo):
             page.show_ops(ops)
+        self.window.show_store(None)  # the last profile's store is not this one's
         self.health.start()
 
     def _health_checking(self, ops: AdapterOps) -> None:
@@ -168,6 +169,7 @@ class Controller(QObject):
     def _show_health(self, ops: AdapterOps, report: HealthReport) -> None:
         detail = f"{report.report.message} (checked {local_time(report.checked_at)})"
         self.window.show_reachability(report.summary, report.ok, detail)
+        self.window.show_store(report.store)
 
     def test_connection(self) -> None:
         self.tasks.spawn(self._test_connection())
@@ -305,6 +307,8 @@ class Controller(QObject):
         else:
             if adapter.port_note:
                 self._message(f"Embedded adapter: {adapter.port_note}")
+        if self.tasks.closed:  # the window closed while the adapter started: nothing to show
+            return
         url = adapter.url
         self.workspace.set_embedded(url, self._embedded_secret if url else None)
 

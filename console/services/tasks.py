@@ -47,6 +47,10 @@ class TaskOwner:
     def running(self) -> int:
         return len(self._tasks)
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
         """No new tasks from now on, and every running one is told to stop (not waited for):
         for when what the tasks would update is going away, such as a closed window."""

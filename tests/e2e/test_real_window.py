@@ -64,11 +64,16 @@ def _send_sigint(display: str, window: str, process: subprocess.Popen[bytes]) ->
 
 
 @pytest.mark.parametrize(
-    "end",
-    [_quit_with_ctrl_q, _send_sigterm, _send_sigint],
-    ids=["ctrl+q", "SIGTERM", "SIGINT"],
+    ("end", "settle"),
+    [
+        (_quit_with_ctrl_q, SETTLE_SECONDS),
+        (_quit_with_ctrl_q, 0.0),
+        (_send_sigterm, SETTLE_SECONDS),
+        (_send_sigint, SETTLE_SECONDS),
+    ],
+    ids=["ctrl+q", "ctrl+q before the adapter is up", "SIGTERM", "SIGINT"],
 )
-def test_the_console_ends_cleanly(display: str, tmp_path: Path, end: End) -> None:
+def test_the_console_ends_cleanly(display: str, tmp_path: Path, end: End, settle: float) -> None:
     assert CONSOLE.exists(), f"{CONSOLE} is missing; install the project into this venv"
     console_home = tmp_path / "console-home"
     env = isolated_environment(
@@ -98,7 +103,7 @@ def test_the_console_ends_cleanly(display: str, tmp_path: Path, end: End) -> Non
             )
         except (RuntimeError, TimeoutError) as exc:
             pytest.fail(f"{exc}\n--- stderr ---\n{stderr_path.read_text(errors='replace')}")
-        time.sleep(SETTLE_SECONDS)
+        time.sleep(settle)
         end(display, window, process)
         try:
             status: int | None = process.wait(EXIT_TIMEOUT)
