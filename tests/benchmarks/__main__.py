@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from tests.benchmarks import endpoints, sessions_view, token_open, tradingview_tabs
+from tests.benchmarks import (
+    endpoints,
+    sessions_view,
+    slow_connections,
+    token_open,
+    tradingview_tabs,
+)
 from tests.benchmarks.results import RESULTS_FILE, print_table, write_results
 
 
 def main() -> None:
     figures = token_open.measure() + endpoints.measure() + tradingview_tabs.measure()
-    figures += sessions_view.measure()
+    figures += slow_connections.measure() + sessions_view.measure()
     print()
     print_table(figures)
     write_results(figures)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import resource
 import sys
 from pathlib import Path
 
@@ -40,7 +41,17 @@ def bare_routes() -> list[Route]:
     return [Route(BARE_PATH, bare, methods=["GET", "POST"])]
 
 
+def raise_descriptor_limit() -> int:
+    """Lift the soft RLIMIT_NOFILE to the hard limit, as a deployment's LimitNOFILE does;
+    returns the limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard if hard != resource.RLIM_INFINITY else 1 << 20
+
+
 def main() -> None:
+    raise_descriptor_limit()
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-dir", type=Path, required=True)
     args = parser.parse_args()

@@ -68,7 +68,7 @@ def start_server(data_dir: Path, secret: str) -> tuple[subprocess.Popen[str], st
     return server, line.split(READY_MARK, 1)[1].strip()
 
 
-def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     try:
         import uvloop
     except ImportError:
@@ -183,7 +183,7 @@ def run_as_generator(phases: Coroutine[Any, Any, T], label: str) -> T:
         os.sched_setaffinity(0, {GENERATOR_CPU})
     else:
         print("fewer than two CPUs: server and load generator share one")
-    runner_options: dict[str, Any] = {"loop_factory": _loop_factory()}
+    runner_options: dict[str, Any] = {"loop_factory": loop_factory()}
     started = time.perf_counter()
     with asyncio.Runner(**runner_options) as runner:
         result = runner.run(phases)
