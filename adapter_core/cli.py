@@ -211,13 +211,11 @@ def _serve(args: argparse.Namespace) -> int:
         raise TlsError("--tls-cert and --tls-key go together")
     tls = tls_context(args.tls_cert, args.tls_key) if args.tls_cert is not None else None
     data_dir = ensure_private_dir(args.data_dir)
-    lock = DataDirLock(data_dir)
+    lock = DataDirLock(data_dir, shared=args.store is not None)
     lock.acquire()
     try:
         sock = bind_socket(args.host, args.port)
         adapter = open_headless(options)
-        if args.store is not None:  # the data directory is shared: only key creation was
-            lock.release()
         if tls is not None:
             adapter.background.extend(certificate_reloaders(tls, args.tls_cert, args.tls_key))
         app = headless_app(adapter, demo_crm=args.demo, cors_origins=args.cors_origin)

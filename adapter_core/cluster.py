@@ -201,7 +201,7 @@ class Cluster:
     async def _follow(self) -> None:
         """Hold the subscription; after any loss, re-read the revocations before trusting."""
         while True:
-            pubsub = self.store.client.pubsub()
+            pubsub = self.store.listener.pubsub()
             try:
                 await pubsub.subscribe(REVOCATION_CHANNEL, EVENT_CHANNEL)
                 self._set(subscription=True)

@@ -82,27 +82,37 @@ def create_private_file(path: Path, content: bytes) -> bool:
 
 
 class DataDirLock:
-    """An exclusive lock so two adapters never share one revocation list unknowingly.
+    """A lock so two adapters never share one revocation list unknowingly.
 
+    An adapter on the SQLite store holds it exclusively; adapters sharing a Redis store hold
+    it shared, so any number of them may use one data directory (its keys and secret), but
+    never together with one whose revocations live in the directory's SQLite file.
     flock is released by the kernel when the process dies, even by `kill -9`.
     """
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, shared: bool = False) -> None:
         self._path = data_dir / LOCK_FILE
+        self._shared = shared
         self._descriptor: int | None = None
 
     def acquire(self) -> None:
         descriptor = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(
+                descriptor, (fcntl.LOCK_SH if self._shared else fcntl.LOCK_EX) | fcntl.LOCK_NB
+            )
         except BlockingIOError:
-            holder = os.read(descriptor, 32).decode(errors="replace").strip() or "unknown"
+            holder = os.read(descriptor, 32).decode(errors="replace").strip()
             os.close(descriptor)
-            raise DataDirError(
-                f"another adapter (pid {holder}) is using the data directory {self._path.parent}"
-            ) from None
-        os.ftruncate(descriptor, 0)
-        os.write(descriptor, str(os.getpid()).encode())
+            who = (
+                f"another adapter (pid {holder}) is"
+                if holder
+                else "adapters sharing a Redis store are"
+            )
+            raise DataDirError(f"{who} using the data directory {self._path.parent}") from None
+        if not self._shared:
+            os.ftruncate(descriptor, 0)
+            os.write(descriptor, str(os.getpid()).encode())
         self._descriptor = descriptor
 
     def release(self) -> None:

@@ -156,6 +156,12 @@ class EventHub:
         self._subscribers.add(subscription)
         return subscription, resumed
 
+    def number_from(self, first: int) -> None:
+        """Number events from `first` on (set before any is published). Instances sharing a
+        store number from far apart, so an event id one of them sent never resumes a stream
+        on another: that stream starts afresh (`resumed: false`) instead of skipping events."""
+        self._sequence = first - 1
+
     def _can_resume(self, after: int) -> bool:
         if not self._history:
             return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import secrets
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -116,7 +117,7 @@ def open_headless(options: HeadlessOptions) -> HeadlessAdapter:
     if options.store_url is None:
         store: TokenStore = SqliteTokenStore(data_dir / STORE_FILE)
     else:
-        store = RedisTokenStore(connect(options.store_url))
+        store = RedisTokenStore(connect(options.store_url), connect(options.store_url, retries=0))
         cluster = Cluster(store)
     services = adapter_services(store, ring, broker_secrets, options.token_ttl_seconds)
 
@@ -145,6 +146,7 @@ def share_through(services: AdapterServices, cluster: Cluster) -> BackgroundJob:
     cluster.on_revoked = revocations.learn
     cluster.on_reload = revocations.load
     services.events.relay = cluster.relay
+    services.events.number_from(secrets.randbelow(1 << 40) << 12)
     cluster.on_event = services.events.publish_relayed
     services.cluster = cluster
     return cluster.run

@@ -19,6 +19,9 @@ from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from adapter_core.store import record_filter
@@ -59,20 +62,28 @@ class RedisConfigError(ValueError):
     """The Redis address cannot be used; the message is meant for the operator."""
 
 
-def connect(url: str) -> aioredis.Redis:
+def connect(url: str, *, retries: int = 1) -> aioredis.Redis:
     """A client for `redis://` or `rediss://` (TLS) URLs; the password from the URL or the
-    environment. Nothing is sent until the first call."""
+    environment. Nothing is sent until the first call.
+
+    Calls are retried `retries` times on a broken connection; the Pub/Sub client takes none,
+    because a subscription quietly re-made would hide the messages missed meanwhile."""
     parts = urlsplit(url)
     if parts.scheme not in ("redis", "rediss"):
         raise RedisConfigError(f"the store {url!r} is not a redis:// or rediss:// address")
     if not parts.hostname:
         raise RedisConfigError(f"the store {url!r} names no host")
     password = parts.password or os.environ.get(PASSWORD_ENV_VAR) or None
+    # A connection pooled before Redis restarted fails on first use: one retry on a fresh
+    # connection, at once, so the first calls after a recovery do not fail. Timeouts are not
+    # retried (a slow Redis answers 503 within CALL_TIMEOUT).
     return aioredis.Redis.from_url(
         url,
         password=password,
         socket_timeout=CALL_TIMEOUT,
         socket_connect_timeout=CALL_TIMEOUT,
+        retry=Retry(NoBackoff(), retries=retries),
+        retry_on_error=[RedisConnectionError],
         retry_on_timeout=False,
         decode_responses=False,
     )
@@ -117,8 +128,10 @@ def _record(token_id: bytes, stored: bytes, revoked: bytes | None) -> TokenRecor
 
 
 class RedisTokenStore:
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: aioredis.Redis, listener: aioredis.Redis | None = None) -> None:
         self.client = client
+        self.listener = listener or client
+        """The client subscriptions are made on (one that does not retry)."""
         self._revoke = client.register_script(_REVOKE)
 
     async def call(self, call: Awaitable[T]) -> T:
@@ -193,3 +206,5 @@ class RedisTokenStore:
 
     async def close(self) -> None:
         await self.client.aclose()
+        if self.listener is not self.client:
+            await self.listener.aclose()

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -161,6 +163,8 @@ def test_redis_gone_means_fail_closed_then_recovery_without_a_restart(
 ) -> None:
     with _cluster(tmp_path, redis, 1) as (instance,):
         token = mint(instance.url, instance.broker_secret, ctidTraderAccountIds=[ACCOUNT])
+        with ThreadPoolExecutor(8) as pool:  # several pooled connections to Redis
+            assert all(pool.map(lambda _: mint(instance.url, instance.broker_secret), range(16)))
         assert _accounts(instance, token).status_code == 200
         redis.kill()
         _wait_for(lambda: _accounts(instance, token).status_code == 503, "failing closed")
@@ -184,6 +188,10 @@ def test_redis_gone_means_fail_closed_then_recovery_without_a_restart(
         redis.start()
         _wait_for(lambda: _healthy(instance), "the instance resuming")
         assert _accounts(instance, token).status_code == 200
+        # Connections pooled before Redis went away are not the next calls' problem.
+        for _ in range(5):
+            fresh = mint(instance.url, instance.broker_secret)
+            assert _logout(instance, fresh).json() == {"s": "ok"}
 
 
 def test_a_lost_subscription_is_followed_by_a_re_read_of_every_revocation(
@@ -228,3 +236,43 @@ def test_a_slow_redis_never_blocks_the_instance(tmp_path: Path, redis: RedisServ
             client.client_unpause()
         _wait_for(lambda: _healthy(instance), "recovery after the pause")
         assert _accounts(instance, token).status_code == 200
+
+
+def _first_event_id(instance: AdapterProcess) -> str:
+    headers = {"Authorization": f"Bearer {instance.broker_secret}"}
+    with (
+        httpx.Client(timeout=WAIT) as http,
+        http.stream("GET", f"{instance.url}/admin/events", headers=headers) as stream,
+    ):
+        mint(instance.url, instance.broker_secret)
+        for line in stream.iter_lines():
+            if line.startswith("id: "):
+                return line.removeprefix("id: ")
+    pytest.fail("the stream ended without an event id")
+
+
+def _hello(instance: AdapterProcess, last_event_id: str) -> dict[str, object]:
+    headers = {
+        "Authorization": f"Bearer {instance.broker_secret}",
+        "Last-Event-ID": last_event_id,
+    }
+    with (
+        httpx.Client(timeout=WAIT) as http,
+        http.stream("GET", f"{instance.url}/admin/events", headers=headers) as stream,
+    ):
+        for line in stream.iter_lines():
+            if line.startswith("data: "):
+                hello: dict[str, object] = json.loads(line.removeprefix("data: "))
+                return hello
+    pytest.fail("the stream ended without its hello")
+
+
+def test_an_event_id_from_one_instance_never_resumes_a_stream_on_another(
+    tmp_path: Path, redis: RedisServer
+) -> None:
+    """Behind a balancer a reconnecting console may reach another instance: it starts afresh
+    rather than skip events under numbers that meant something else there."""
+    with _cluster(tmp_path, redis, 2) as (first, second):
+        event_id = _first_event_id(first)
+        assert _hello(first, event_id)["resumed"] is True
+        assert _hello(second, event_id)["resumed"] is False
