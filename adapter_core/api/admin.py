@@ -2,7 +2,9 @@
 
 Protected by the broker secret, like /generate/token: whoever may mint tokens may see and end
 them. Answers use the same envelope; a bad parameter is HTTP 400 naming the parameter, and a
-token store that cannot answer is 503.
+token store that cannot answer is 503. Where instances share a store, the listings and the
+detail show every instance's trader sessions, and /admin/info says how the store is doing
+(its counts stay this instance's, so it answers even while the store does not).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from starlette.routing import Route
 from adapter_core import __version__
 from adapter_core.admin.search import MAX_QUERY_LENGTH, SearchQuery, SearchQueryError
 from adapter_core.admin.sessions_view import SessionsView, TokenState, token_row
+from adapter_core.admin.shared_store import store_info
 from adapter_core.api.broker import ALREADY_REVOKED
 from adapter_core.api.envelope import ok
 from adapter_core.api.requests import read_body, require_broker_secret, whole_number
@@ -178,6 +181,7 @@ def admin_routes(api: AdminApi) -> list[Route]:
                     "tokensWithSessions": len(api.sessions.token_ids()),
                     "eventSubscribers": services.events.subscriber_count,
                 },
+                "store": await store_info(services.cluster),
             }
         )
 
@@ -198,9 +202,10 @@ def admin_routes(api: AdminApi) -> list[Route]:
         api.authorize(request)
         token_id = _token_id(request.path_params["token_id"])
         record = await api.issued(token_id)
-        row = api.view.row(record, services.clock())
+        directory = await _from_store(api.view.directory())
+        row = api.view.row(record, services.clock(), directory)
         symbols = api.market.symbols_by_id
-        live = api.sessions.sessions_of(token_id)
+        live = directory.local_sessions_of(token_id)  # listed first; the others' caches are theirs
         for summary, session in zip(row["traderSessions"][: len(live)], live, strict=True):
             summary["positions"] = [
                 mapping.position_json(
@@ -225,7 +230,8 @@ def admin_routes(api: AdminApi) -> list[Route]:
         record = await api.issued(token_id)
         if services.revocations.is_revoked(token_id):
             raise Conflict(ALREADY_REVOKED)
-        closing = len(api.sessions.sessions_of(token_id))
+        directory = await _from_store(api.view.directory())
+        closing = len(directory.sessions_of(token_id))  # on every instance
         outcome = await _from_store(services.revocations.revoke(record.claims))
         if outcome is RevokeOutcome.ALREADY_REVOKED:
             raise Conflict(ALREADY_REVOKED)
@@ -246,14 +252,16 @@ def admin_routes(api: AdminApi) -> list[Route]:
         except InvalidToken:
             return ok({"valid": False, "reason": "The token does not open with any key here."})
         record = await _from_store(services.store.issued_token(claims.token_id))
+        directory = await _from_store(api.view.directory())
         row = token_row(
             claims,
             None if record is None else record.key_id,
             None if record is None else record.revoked_at,
-            api.sessions.sessions_of(claims.token_id),
+            directory.sessions_of(claims.token_id),
             services.clock(),
             revoked=services.revocations.is_revoked(claims.token_id),
-            closed=api.sessions.closed_sessions_of(claims.token_id),
+            closed=directory.closed_sessions_of(claims.token_id),
+            instance=directory.instance,
         )
         valid = row["state"] not in (TokenState.REVOKED, TokenState.EXPIRED)
         return ok({"valid": valid, "token": row})

@@ -265,7 +265,49 @@ _SCHEMAS: JSON = {
             "revokedAt": {"type": ["integer", "null"]},
             "lastActivity": {"type": ["number", "null"]},
             "requestCount": _INTEGER,
-            "traderSessions": _array({"type": "object"}),
+            "traderSessions": _array(_ref("TraderSession")),
+        },
+    ),
+    "TraderSession": _object(
+        ["accountId", "brokerName", "openedAt", "lastActivity", "requestCount", "cached"],
+        {
+            "accountId": _INTEGER,
+            "brokerName": _STRING,
+            "openedAt": _NUMBER,
+            "lastActivity": _NUMBER,
+            "requestCount": _INTEGER,
+            "clientAddress": _STRING,
+            "userAgent": _STRING,
+            "closedAt": {**_NUMBER, "description": "Set when logout or expiry closed it"},
+            "cached": _object(
+                ["positions", "orders", "orderHistory", "deals"],
+                dict.fromkeys(("positions", "orders", "orderHistory", "deals"), _INTEGER),
+            ),
+            "instance": {
+                **_STRING,
+                "description": "The adapter instance holding the session, where several "
+                "share a store (tv-adapter serve --store redis://...); absent otherwise",
+            },
+            "positions": {**_array({"type": "object"}), "description": "Detail only"},
+            "orders": {**_array({"type": "object"}), "description": "Detail only"},
+            "deals": {**_array({"type": "object"}), "description": "Detail only"},
+        },
+    ),
+    "Store": _object(
+        ["kind", "address", "instance", "healthy", "problem", "instances"],
+        {
+            "kind": {"enum": ["sqlite", "redis"]},
+            "address": {
+                "type": ["string", "null"],
+                "description": "The shared store's address, never with its password",
+            },
+            "instance": {"type": ["string", "null"], "description": "This instance's id"},
+            "healthy": _BOOLEAN,
+            "problem": {"type": ["string", "null"]},
+            "instances": {
+                **_array(_STRING),
+                "description": "The live instances sharing the store, this one included",
+            },
         },
     ),
 }
@@ -413,7 +455,22 @@ def _paths(demo_crm: bool) -> JSON:
                 ],
             )
         },
-        "/admin/info": {"get": _admin("Version, capabilities, uptime, counts", {"type": "object"})},
+        "/admin/info": {
+            "get": _admin(
+                "Version, capabilities, uptime, this instance's counts, the token store",
+                _object(
+                    ["version", "capabilities", "startedAt", "uptimeSeconds", "counts", "store"],
+                    {
+                        "version": _STRING,
+                        "capabilities": _array(_STRING),
+                        "startedAt": _NUMBER,
+                        "uptimeSeconds": _NUMBER,
+                        "counts": {"type": "object"},
+                        "store": _ref("Store"),
+                    },
+                ),
+            )
+        },
         "/admin/sessions": {
             "get": _admin(
                 "Issued tokens and their trader sessions, paged",
@@ -496,6 +553,25 @@ def _paths(demo_crm: bool) -> JSON:
                     "200": {"description": "An event stream", "content": {"text/event-stream": {}}},
                     "401": {"$ref": "#/components/responses/E401"},
                 },
+            }
+        },
+        "/healthz": {
+            "get": {
+                "tags": ["Meta"],
+                "summary": "Whether this instance can answer TradingView (no credential)",
+                "description": "503 names the unhealthy part of a shared store.",
+                "responses": _answer(
+                    "Healthy",
+                    _object(
+                        ["store", "healthy"],
+                        {
+                            "store": {"enum": ["sqlite", "redis"]},
+                            "healthy": _BOOLEAN,
+                            "instance": _STRING,
+                        },
+                    ),
+                    503,
+                ),
             }
         },
         "/openapi.json": {

@@ -1,19 +1,23 @@
 """Everything the TradingView and admin APIs run on: backend, market board, trader sessions.
 
-It also turns what happens to tokens and sessions into events for the admin event stream.
+It also turns what happens to tokens and sessions into events for the admin event stream, and,
+where instances share a store, tells the others about its trader sessions and lists theirs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from starlette.routing import BaseRoute
 
-from adapter_core.admin.sessions_view import SessionsView
+from adapter_core.admin.session_directory import SessionDirectory
+from adapter_core.admin.sessions_view import SessionsView, published_sessions
+from adapter_core.admin.shared_store import cluster_directory
 from adapter_core.api.admin import AdminApi, admin_routes
 from adapter_core.api.tradingview import TradingViewApi, tradingview_routes
 from adapter_core.backend.port import TradingBackend
@@ -42,6 +46,9 @@ class TradingStack:
         self.services.revocations.add_listener(self._on_revoked)
         self.services.revocations.add_remote_listener(self.sessions.close_token)
         self.sessions.add_listener(self._on_session)
+        cluster = self.services.cluster
+        if cluster is not None:
+            cluster.sessions_source = functools.partial(published_sessions, self.sessions)
 
     def routes(self) -> list[BaseRoute]:
         api = TradingViewApi(self.services, self.backend, self.sessions, self.market)
@@ -50,10 +57,17 @@ class TradingStack:
             self.backend,
             self.sessions,
             self.market,
-            SessionsView(self.services.store, self.sessions),
+            SessionsView(self.services.store, self.sessions, self._directory),
             ("tradingview", "admin", "events", *self.capabilities),
         )
         return [*tradingview_routes(api), *admin_routes(admin)]
+
+    async def _directory(self) -> SessionDirectory:
+        """The sessions one admin request lists: every instance's where they share a store."""
+        cluster = self.services.cluster
+        if cluster is None:
+            return SessionDirectory(self.sessions)
+        return await cluster_directory(self.sessions, cluster)
 
     async def _on_revoked(self, claims: TokenClaims) -> None:
         closed = self.sessions.close_token(claims.token_id)

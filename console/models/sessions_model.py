@@ -5,6 +5,10 @@ this model replays them on its own copy of the visible rows between Qt's begin a
 (insert, remove, dataChanged, a layout change moving persistent indexes), so selection and
 scroll survive live updates, filtering and sorting. There is no proxy model: a QTableView with
 sorting enabled calls `sort` here. What a cell shows comes from its `Column`.
+
+The last column, Instance, is part of the model only while the adapter has several instances:
+the rows' sessions are on more than one, or `/admin/info` reported more than one
+(`set_reported_instances`). It comes and goes as a column insert or removal at the end.
 """
 
 from __future__ import annotations
@@ -22,7 +26,13 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
 from adapter_core.admin.sessions_view import TokenState
-from console.services.session_columns import COLUMNS, STATE_COLOURS, column_index
+from console.services.session_columns import (
+    COLUMNS,
+    INSTANCE_COLUMN,
+    STATE_COLOURS,
+    Column,
+    column_index,
+)
 from console.services.session_query import SessionQuery
 from console.services.session_rows import SessionChange, SessionRow
 from console.services.session_table import (
@@ -92,16 +102,34 @@ class SessionsModel(QAbstractTableModel):
         self._table = SessionTable()
         self._rows: list[SessionRow] = []
         """The visible rows as Qt last heard of them: changed only by replaying edits."""
+        self._columns: tuple[Column, ...] = COLUMNS[:INSTANCE_COLUMN]
+        """The columns as Qt last heard of them: the Instance column only with several."""
+        self._reported_instances = 0
 
     # The page's interface
 
     def reset(self, rows: list[SessionRow]) -> None:
         self._now = self._clock()
         self._replay(self._table.reset(rows))
+        self._show_instances()
 
     def apply(self, changes: list[SessionChange]) -> None:
         self._now = self._clock()
         self._replay(self._table.apply(changes))
+        self._show_instances()
+
+    def set_reported_instances(self, count: int) -> None:
+        """How many instances the adapter said it has (`/admin/info`); 0 when not told."""
+        self._reported_instances = count
+        self._show_instances()
+
+    @property
+    def instance_column_shown(self) -> bool:
+        return len(self._columns) == len(COLUMNS)
+
+    def columns(self) -> tuple[Column, ...]:
+        """The columns shown, in order."""
+        return self._columns
 
     def set_query(self, query: SessionQuery) -> None:
         self._replay(self._table.set_query(query))
@@ -138,21 +166,21 @@ class SessionsModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
+        return 0 if parent.isValid() else len(self._columns)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self._columns):
             return None
         if role == _DISPLAY:
-            return COLUMNS[section].title
+            return self._columns[section].title
         if role == _TOOLTIP:
-            return COLUMNS[section].tip
+            return self._columns[section].tip
         return None
 
     def data(self, index: _Index, role: int = _DISPLAY) -> Any:
         if not index.isValid():
             return None
-        row, column = self._rows[index.row()], COLUMNS[index.column()]
+        row, column = self._rows[index.row()], self._columns[index.column()]
         if role == _DISPLAY:
             return column.text(row, self._now)
         if role == _ALIGNMENT:
@@ -191,10 +219,25 @@ class SessionsModel(QAbstractTableModel):
             elif isinstance(edit, Changed):
                 edit.replay(self._rows)
                 self.dataChanged.emit(
-                    self.index(edit.first, 0), self.index(edit.last, len(COLUMNS) - 1)
+                    self.index(edit.first, 0), self.index(edit.last, len(self._columns) - 1)
                 )
             else:
                 self._reorder(edit)
+
+    def _show_instances(self) -> None:
+        """Insert or remove the Instance column as the instances reported go above or to 1."""
+        several = len(self._table.instances()) > 1 or self._reported_instances > 1
+        if several == self.instance_column_shown:
+            return
+        root = QModelIndex()
+        if several:
+            self.beginInsertColumns(root, INSTANCE_COLUMN, INSTANCE_COLUMN)
+            self._columns = COLUMNS
+            self.endInsertColumns()
+        else:
+            self.beginRemoveColumns(root, INSTANCE_COLUMN, INSTANCE_COLUMN)
+            self._columns = COLUMNS[:INSTANCE_COLUMN]
+            self.endRemoveColumns()
 
     def _reorder(self, edit: Reordered) -> None:
         """Move the rows in one layout change; persistent indexes (the selection) move along."""

@@ -35,6 +35,7 @@ from console.services.recent import RecentError, RecentRequests
 from console.services.redaction import redact_text
 from console.services.session_feed import SessionFeed
 from console.services.session_rows import RowDecodeError, RowSource, SessionRow, decode_row
+from console.services.store_status import StoreStatus, decode_store
 from console.services.tasks import off_thread
 from console.services.vault import DEFAULT_LIFETIME, MintedRecord, MintedTokenVault, VaultError
 
@@ -72,6 +73,8 @@ class MintResult:
 class HealthReport:
     report: ConnectionReport
     checked_at: float
+    store: StoreStatus | None = None
+    """What the adapter said of its token store in the same check; None if it said nothing."""
 
     @property
     def ok(self) -> bool:
@@ -116,6 +119,9 @@ class AdapterOps:
     """A token was minted and remembered (its `MintedRecord`, or None if not remembered)."""
     logged_out = Signal(object)
     """Logouts finished (a list of `LogoutResult`)."""
+    store_changed = Signal(object)
+    """`/admin/info` was asked again: what it said of the token store (`StoreStatus`, or None
+    when it said nothing or could not be asked)."""
 
     def __init__(
         self,
@@ -134,6 +140,8 @@ class AdapterOps:
         self._recent = recent
         self._known = known
         self._capabilities: frozenset[str] | None = None
+        self.store: StoreStatus | None = None
+        """What the adapter last said of its token store (`/admin/info`)."""
         self.client = AdapterClient(profile_settings(profile), self.record_exchange)
 
     # Plumbing
@@ -169,25 +177,38 @@ class AdapterOps:
             return self._capabilities
         secret = await self.secret()
         if not secret or not self.running:
+            self._set_store(None)
             return BROKER_ONLY
         try:
             answer = await self.client.admin_info(secret)
         except AdapterUnavailable:
+            self._set_store(None)
             return BROKER_ONLY
         offered = BROKER_ONLY
         if answer.ok and isinstance(answer.data, dict):
             offered |= frozenset(map(str, answer.data.get("capabilities", [])))
+        self._set_store(decode_store(answer.data) if answer.ok else None)
         self._capabilities = offered
         return offered
 
+    def _set_store(self, store: StoreStatus | None) -> None:
+        self.store = store
+        self.store_changed.emit(store)
+
     async def check_health(self, *, background: bool = True) -> HealthReport:
-        """Reachable, and the secret accepted, without minting anything."""
+        """Reachable, and the secret accepted, without minting anything; then what the
+        adapter says of its token store (asked anew, so it is never older than this check)."""
         if not self.running:
             report = ConnectionReport(False, None, None, "The embedded adapter is not running.")
+            self._set_store(None)
             return HealthReport(report, time.time())
         secret = await self.secret()
         report = await self.client.test_connection(secret, background=background)
-        return HealthReport(report, time.time())
+        if report.reachable and report.secret_accepted:
+            await self.capabilities(refresh=True)
+        else:
+            self._set_store(None)
+        return HealthReport(report, time.time(), self.store)
 
     # Minting
 

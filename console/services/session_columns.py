@@ -2,6 +2,8 @@
 
 Adding or moving a column is one entry in `COLUMNS`; the table model, the sort and the tick
 all read from it, so nothing else can drift out of step. Qt-free: colours are hex strings.
+The last column, `Instance`, shows only while the adapter reports several instances (the
+model leaves it out otherwise), so every other column keeps its number either way.
 """
 
 from __future__ import annotations
@@ -160,7 +162,16 @@ COLUMNS: tuple[Column, ...] = (
     _cached_column("Positions", "positions"),
     _cached_column("Orders", "orders"),
     _cached_column("Deals", "deals"),
+    Column(
+        "Instance",
+        "The adapter instances holding the token's trader sessions (several instances share "
+        "one store)",
+        lambda row, now: ", ".join(row.instances),
+        lambda row: ", ".join(row.instances),
+    ),
 )
+INSTANCE_COLUMN = len(COLUMNS) - 1
+"""Always the last column: shown only with several instances."""
 
 
 def column_index(title: str) -> int:

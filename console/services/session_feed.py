@@ -7,7 +7,10 @@ token ids the events name are collected for `BATCH_WINDOW` seconds and refreshed
 `on_changes` as one list. A dropped stream is reopened with exponential backoff and everything
 reloaded, since events may have been missed. Two changes come with no event (a session going
 idle after a minute without requests, a token without sessions expiring), so every `TIME_CHECK`
-seconds the rows that time alone may have changed are refreshed too.
+seconds the rows that time alone may have changed are refreshed too. Where several adapter
+instances share a store, a session event relayed from another instance can arrive before
+that instance published its sessions (it does every second), so such a token is refreshed
+again `RELAYED_LAG` seconds later.
 
 No Qt here: the callbacks run on the event loop that runs `run()` (the qasync loop in the
 console), never from another thread.
@@ -56,6 +59,9 @@ FIRST_RETRY = 0.5
 LAST_RETRY = 30.0
 TIME_CHECK = 10.0
 """Seconds between looks for rows that turned idle or expired without an event."""
+RELAYED_LAG = 1.5
+"""Seconds after a session event of another instance (it names its `instance`) to refresh the
+token again: that instance publishes its sessions every second."""
 HELLO_TIMEOUT = 15.0
 """Seconds the event stream may take to say hello once the adapter answered."""
 NO_ADMIN_API = "this adapter has no admin API"
@@ -117,6 +123,8 @@ class SessionFeed:
         self._total = 0
         self._pending: dict[str, bool] = {}
         """Token ids events named since the last refresh: True if one was token.issued."""
+        self._rechecks: dict[str, asyncio.TimerHandle] = {}
+        """Tokens to refresh again once another instance published their sessions."""
         self._reload = _Reload.NONE
         self._loaded = False
         self._paused = False
@@ -191,6 +199,7 @@ class SessionFeed:
     def stop(self) -> None:
         """Cancel `run()`: it closes the stream, waits for its own tasks and returns."""
         self._stopped = True
+        self._cancel_rechecks()
         if self._body is not None:
             self._body.cancel()
 
@@ -209,6 +218,7 @@ class SessionFeed:
                 return
             raise
         finally:
+            self._cancel_rechecks()
             if not body.done():  # run() itself was cancelled: wait for the body to wind down
                 body.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -295,7 +305,27 @@ class SessionFeed:
         if len(self._pending) > MAX_PENDING:
             self._pending.clear()
             self._reload = max(self._reload, _Reload.HELD)
+        if event.kind.startswith("session.") and isinstance(event.data.get("instance"), str):
+            self._recheck_later(token_id)
         self._poke()
+
+    def _recheck_later(self, token_id: str) -> None:
+        """Refresh the token again once its instance has published its sessions (one wait
+        per token at a time: a later event's own refresh is already queued meanwhile)."""
+        if token_id in self._rechecks or self._stopped:
+            return
+
+        def due() -> None:
+            del self._rechecks[token_id]
+            self._pending.setdefault(token_id, False)
+            self._poke()
+
+        self._rechecks[token_id] = asyncio.get_running_loop().call_later(RELAYED_LAG, due)
+
+    def _cancel_rechecks(self) -> None:
+        for handle in self._rechecks.values():
+            handle.cancel()
+        self._rechecks.clear()
 
     async def _follow(self, reader: asyncio.Future[None]) -> None:
         wake = self._wake

@@ -53,6 +53,8 @@ class TraderSessionRow(msgspec.Struct, frozen=True, rename="camel"):
     cached: CachedCounts = CachedCounts()
     closed_at: float | None = None
     """Set when logout or expiry closed the session: its activity stays, its caches are gone."""
+    instance: str | None = None
+    """The adapter instance holding the session, where several share a store; None otherwise."""
     positions: tuple[DetailItem, ...] | None = None
     orders: tuple[DetailItem, ...] | None = None
     deals: tuple[DetailItem, ...] | None = None
@@ -99,6 +101,11 @@ class SessionRow(msgspec.Struct, frozen=True, rename="camel"):
     def session_account_ids(self) -> tuple[int, ...]:
         """The accounts of the token's open sessions: what the adapter's search looks at."""
         return tuple(s.account_id for s in self.trader_sessions if s.closed_at is None)
+
+    @property
+    def instances(self) -> tuple[str, ...]:
+        """The adapter instances the token's trader sessions are on, sorted, each once."""
+        return tuple(sorted({s.instance for s in self.trader_sessions if s.instance is not None}))
 
     def cached(self, kind: str) -> int:
         """Positions, orders or deals cached over the token's trader sessions."""

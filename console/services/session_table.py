@@ -10,10 +10,14 @@ so the selection) along.
 
 While held (the pointer is over the table) rows never move: changed rows update in place,
 new rows go to the end, and releasing the hold sorts once.
+
+It also counts the adapter instances the held rows' sessions are on, so the model can show
+the Instance column exactly while there are several.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import groupby
@@ -118,6 +122,8 @@ class SessionTable:
         """The sort key of each visible row, in display order (sorted unless held)."""
         self._places: dict[str, int] = {}
         """Visible row key → its position."""
+        self._instances: Counter[str] = Counter()
+        """Adapter instance → how many held rows have a session on it."""
 
     # Reading
 
@@ -132,11 +138,18 @@ class SessionTable:
         """Every row held, visible or not."""
         return len(self._rows)
 
+    def instances(self) -> frozenset[str]:
+        """The adapter instances the held rows' sessions are on (visible or not)."""
+        return frozenset(self._instances)
+
     # Changing
 
     def reset(self, rows: Iterable[SessionRow]) -> list[Edit]:
         """Replace every row; of rows with the same key the last one counts."""
         self._rows = {row.key: row for row in rows}
+        self._instances = Counter(
+            instance for row in self._rows.values() for instance in row.instances
+        )
         self._show(self._sorted([row for row in self._rows.values() if self._query.matches(row)]))
         return [Reset(tuple(self._visible))]
 
@@ -153,13 +166,19 @@ class SessionTable:
         added: list[SessionRow] = []
         for key, row in final.items():
             place = self._places.get(key)
+            held = self._rows.get(key)
             if row is None:
-                self._rows.pop(key, None)
+                if held is not None:
+                    del self._rows[key]
+                    self._count(held, -1)
                 if place is not None:
                     gone.append(place)
                 continue
-            if self._rows.get(key) == row:
+            if held == row:
                 continue
+            if held is not None:
+                self._count(held, -1)
+            self._count(row, 1)
             self._rows[key] = row
             if not self._query.matches(row):
                 if place is not None:
@@ -197,6 +216,12 @@ class SessionTable:
         return [] if held else self._reorder()
 
     # Inside
+
+    def _count(self, row: SessionRow, step: int) -> None:
+        for instance in row.instances:
+            self._instances[instance] += step
+            if self._instances[instance] <= 0:
+                del self._instances[instance]
 
     def _key(self, row: SessionRow) -> _RowKey:
         return (COLUMNS[self._column].sort_key(row), row.key)

@@ -39,6 +39,7 @@ from adapter_core.resources import resource_path
 from console.logs import log_dir
 from console.paths import ensure_dir
 from console.services.profiles import Profile
+from console.services.store_status import StoreStatus
 
 PAGES = ("tokens", "logout", "sessions", "verify", "demo", "activity")
 PAGE_TITLES = {
@@ -153,11 +154,15 @@ class MainWindow(QMainWindow):
         bar = self.statusBar()
         self.url_label = QLabel("", bar)
         self.reach_label = QLabel("", bar)
+        self.store_label = QLabel("", bar)
+        self.store_label.setObjectName("storeLabel")
+        self.store_label.hide()
         self.keyring_label = QLabel("", bar)
         self.embedded_label = QLabel("Embedded: starting", bar)
         bar.addWidget(self.url_label, 1)
         bar.addPermanentWidget(self.embedded_label)
         bar.addPermanentWidget(self.reach_label)
+        bar.addPermanentWidget(self.store_label)
         bar.addPermanentWidget(self.keyring_label)
 
     def _build_menus(self) -> None:
@@ -250,6 +255,20 @@ class MainWindow(QMainWindow):
         self.reach_label.setText(text)
         self.reach_label.setToolTip(detail)
         self.reach_label.setStyleSheet(f"color: {colour};")
+
+    def show_store(self, store: StoreStatus | None) -> None:
+        """The adapter's token store and its health, as it last said; nothing when it did not
+        say (no admin API, not reachable, or another profile's answer not in yet)."""
+        if store is None:
+            self.store_label.clear()
+            self.store_label.setToolTip("")
+            self.store_label.hide()
+            return
+        colour = "palette(text)" if store.healthy else "#c62828"
+        self.store_label.setText(store.summary)
+        self.store_label.setToolTip(store.detail)
+        self.store_label.setStyleSheet(f"color: {colour};")
+        self.store_label.show()
 
     def show_keyring(self, backend: str, persistent: bool, reason: str = "") -> None:
         self.keyring_label.setText(f"Secrets: {backend}")

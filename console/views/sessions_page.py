@@ -4,6 +4,8 @@ Rows come from the admin API and are kept current by its event stream; they are 
 place, so selection, sort and scroll survive, and they hold still while the pointer is over
 the table. Bulk logouts first list exactly what they will hit. An adapter without an admin
 API gets the tokens minted from this console instead, probed for their state, said plainly.
+Where several adapter instances share a store, an Instance column says which holds each
+token's sessions (only then: `SessionsModel` decides).
 Every workflow is the active profile's `AdapterOps`; the page only shows and asks.
 """
 
@@ -17,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QItemSelection, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QItemSelection, QModelIndex, QObject, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -45,7 +47,7 @@ from console.services.formatting import accounts_text, count, local_time, short_
 from console.services.logouts import LogoutResult, LogoutTarget
 from console.services.minted import console_row
 from console.services.operations import AdapterOps
-from console.services.session_columns import COLUMNS, column_index
+from console.services.session_columns import COLUMNS, INSTANCE_COLUMN, column_index
 from console.services.session_feed import SessionFeed
 from console.services.session_query import QueryError, SessionQuery
 from console.services.session_rows import (
@@ -55,6 +57,7 @@ from console.services.session_rows import (
     SessionChange,
     SessionRow,
 )
+from console.services.store_status import StoreStatus
 from console.services.tasks import TaskOwner
 from console.services.workspace import Workspace
 from console.slots import task_slot
@@ -156,6 +159,7 @@ class SessionsPage(QWidget):
         self.table.horizontalHeader().setStretchLastSection(False)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.table.viewport().installEventFilter(self)
+        self.model.columnsInserted.connect(self._instance_column_shown)
 
         self.detail = QTextBrowser(self)
         self.detail.setPlaceholderText("Select a session to see its claims and cached data.")
@@ -228,7 +232,9 @@ class SessionsPage(QWidget):
         self._stop_feed()
         self._ops.minted.disconnect(self._console_changed)
         self._ops.logged_out.disconnect(self._console_changed)
+        self._ops.store_changed.disconnect(self._store_changed)
         self._ops = ops
+        ops.store_changed.connect(self._store_changed)
         self._mode = _Mode.NONE
         self._reprobe.stop()
         for widget in (self.filter, self.state):
@@ -240,6 +246,7 @@ class SessionsPage(QWidget):
         self.pause.setChecked(False)
         self.model.set_query(SessionQuery())
         self.model.reset([])
+        self.model.set_reported_instances(0)  # until this profile's adapter says
         self.detail.clear()
         self.results.clear()
         self.results.hide()
@@ -306,6 +313,14 @@ class SessionsPage(QWidget):
             wanted = max(metrics.horizontalAdvance(text) for text in texts) + 2 * padding
             self.table.setColumnWidth(index, max(self.table.columnWidth(index), wanted))
         self._columns_fitted = True
+
+    def _store_changed(self, store: StoreStatus | None) -> None:
+        """The adapter told its instances anew (`/admin/info`): the Instance column follows."""
+        self.model.set_reported_instances(0 if store is None else len(store.instances))
+
+    def _instance_column_shown(self, parent: QModelIndex, first: int, last: int) -> None:
+        if first <= INSTANCE_COLUMN <= last:
+            self.table.resizeColumnToContents(INSTANCE_COLUMN)
 
     def _on_reset(self, rows: list[SessionRow], total: int) -> None:
         self.model.reset(rows)
@@ -548,8 +563,9 @@ class SessionsPage(QWidget):
         """The view as shown (filtered and sorted), token ids only, never a token; the file
         is written off the GUI thread."""
         now = time.time()
-        rows = [[column.text(row, now) for column in COLUMNS] for row in self.model.visible_rows()]
-        header = [column.title for column in COLUMNS]
+        columns = self.model.columns()
+        rows = [[column.text(row, now) for column in columns] for row in self.model.visible_rows()]
+        header = [column.title for column in columns]
         loop = asyncio.get_running_loop()
         try:
             written = await loop.run_in_executor(None, write_csv, path, header, rows)
@@ -637,8 +653,9 @@ def _detail_html(row: SessionRow, note: str = "") -> str:
     parts += [f"<tr><td><b>{name}</b></td><td>{_e(value)}</td></tr>" for name, value in fields]
     parts.append("</table>")
     for session in row.trader_sessions:
+        on = f" on instance {_e(session.instance)}" if session.instance is not None else ""
         parts.append(
-            f"<h4>Account {_e(session.account_id)} ({_e(session.broker_name)})</h4>"
+            f"<h4>Account {_e(session.account_id)} ({_e(session.broker_name)}){on}</h4>"
             f"<p>{_e(count(session.request_count, 'request'))} from "
             f"{_e(session.client_address or 'an unknown address')}, "
             f"{_e(session.user_agent or 'no user agent')}; opened "
@@ -650,6 +667,12 @@ def _detail_html(row: SessionRow, note: str = "") -> str:
             )
             + "</p>"
         )
+        remote = session.instance is not None and session.orders is None and not note
+        if remote and session.closed_at is None:  # the detail came, without this one's caches
+            parts.append(
+                f"<p><i>Its cached positions, orders and deals are held by instance "
+                f"{_e(session.instance)}; this one only lists the session.</i></p>"
+            )
         for heading, key, columns in DETAIL_TABLES:
             items: tuple[DetailItem, ...] | None = getattr(session, key)
             if items is None:

@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from console.logs import log_dir
 from console.services.profiles import Profile, builtin_embedded
+from console.services.store_status import StoreStatus, decode_store
 from console.views.main_window import PAGES, MainWindow
 
 EMBEDDED = builtin_embedded()
@@ -107,6 +108,36 @@ def test_reachability_carries_the_whole_message_as_its_tooltip(window: MainWindo
     assert window.reach_label.toolTip() == "Cannot connect to https://x: nothing answers."
     window.show_reachability("checking…", None)
     assert window.reach_label.toolTip() == ""
+
+
+def test_the_status_bar_shows_the_adapters_store_and_its_health(window: MainWindow) -> None:
+    label = window.store_label
+    assert label.isHidden()  # nothing said yet
+    window.show_store(decode_store({"store": {"kind": "sqlite", "healthy": True}}))
+    assert (label.text(), label.isVisible()) == ("store: sqlite", True)
+    healthy = StoreStatus(
+        "redis", True, "redis://10.0.0.5:6379/0", "web-1-a1b2c3", None, ("web-1-a1b2c3", "web-2")
+    )
+    window.show_store(healthy)
+    assert label.text() == "store: redis (healthy)"
+    assert "redis://10.0.0.5:6379/0" in label.toolTip()
+    assert "web-1-a1b2c3, web-2" in label.toolTip()
+    sick = StoreStatus("redis", False, problem="Redis is unreachable (connection refused)")
+    window.show_store(sick)
+    assert label.text() == "store: redis — unhealthy: Redis is unreachable (connection refused)"
+    assert "#c62828" in label.styleSheet()
+    window.show_store(None)  # not asked yet, or another profile's adapter
+    assert (label.text(), label.isVisible()) == ("", False)
+
+
+@pytest.mark.parametrize(
+    "info",
+    [None, "text", {}, {"store": None}, {"store": {"kind": "redis"}}, {"store": {"healthy": 1}}],
+)
+def test_an_adapter_that_says_nothing_readable_of_its_store_has_no_store_status(
+    info: object,
+) -> None:
+    assert decode_store(info) is None
 
 
 def test_help_opens_the_log_folder_creating_it_first(

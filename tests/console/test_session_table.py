@@ -51,8 +51,10 @@ def row(
     last_activity: float | None = None,
     requests: int = 0,
     session_account: int | None = None,
+    instance: str | None = None,
 ) -> SessionRow:
-    """A token row; with `session_account` it has one trader session on that account."""
+    """A token row; with `session_account` it has one trader session on that account (on
+    adapter instance `instance`, where several share a store)."""
     sessions: tuple[TraderSessionRow, ...] = ()
     if session_account is not None:
         sessions = (
@@ -63,6 +65,7 @@ def row(
                 last_activity or NOW,
                 requests,
                 cached=CachedCounts(positions=number % 3),
+                instance=instance,
             ),
         )
     return SessionRow(
@@ -406,6 +409,28 @@ def test_a_header_click_sorts_even_while_held() -> None:
     assert table.hold(False) == []
 
 
+# Adapter instances
+
+
+def test_the_instances_of_every_held_row_are_counted_through_changes() -> None:
+    table = SessionTable()
+    table.reset([row(1, session_account=1, instance="a"), row(2), console_row("r1")])
+    assert table.instances() == {"a"}
+    table.apply([upsert(row(3, session_account=1, instance="b"))])
+    assert table.instances() == {"a", "b"}
+    table.set_query(SessionQuery(state=TokenState.REVOKED))  # hidden rows still count
+    assert table.visible_rows() == []
+    assert table.instances() == {"a", "b"}
+    table.apply([upsert(row(1, session_account=1, instance="b"))])
+    assert table.instances() == {"b"}
+    table.apply([remove(3), remove(9)])  # 9 was never held
+    assert table.instances() == {"b"}
+    table.apply([remove(1)])
+    assert table.instances() == set()
+    table.reset([row(4, session_account=1, instance="c")])
+    assert table.instances() == {"c"}
+
+
 # Any sequence of operations
 
 
@@ -432,6 +457,7 @@ def any_row(draw: st.DrawFn) -> SessionRow:
         last_activity=draw(st.sampled_from([None, NOW - 5, NOW - 100])),  # ties on purpose
         requests=draw(st.integers(0, 3)),
         session_account=draw(st.sampled_from([None, 137700001])),
+        instance=draw(st.sampled_from([None, "a", "b"])),
     )
 
 
@@ -518,3 +544,4 @@ def test_edits_replayed_reproduce_the_visible_rows_after_any_operations(
         mirror = replayed(mirror, edits)
         assert mirror == table.visible_rows() == expected.visible
         assert len(table) == len(expected.rows)
+        assert table.instances() == {i for r in expected.rows.values() for i in r.instances}

@@ -22,7 +22,7 @@ from pytestqt.qtbot import QtBot
 from adapter_core.admin.sessions_view import TokenState
 from console.models.sessions_model import ROW_ROLE, SORT_ROLE, SessionsModel
 from console.services.formatting import local_time, relative_time
-from console.services.session_columns import COLUMNS, STATE_COLOURS, column_index
+from console.services.session_columns import COLUMNS, INSTANCE_COLUMN, STATE_COLOURS, column_index
 from console.services.session_query import SessionQuery
 from console.services.session_rows import (
     CachedCounts,
@@ -52,7 +52,10 @@ TOOLTIP = Qt.ItemDataRole.ToolTipRole
     POSITIONS,
     ORDERS,
     DEALS,
-) = range(14)
+    INSTANCE,
+) = range(15)
+LAST_SHOWN = DEALS
+"""The last column while the adapter has one instance (Instance is left out)."""
 SELECT_ROWS = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
 
 
@@ -76,8 +79,10 @@ def trader_session(
     positions: int = 1,
     orders: int = 2,
     deals: int = 3,
+    instance: str | None = None,
 ) -> TraderSessionRow:
     return TraderSessionRow(
+        instance=instance,
         account_id=account_id,
         broker_name="BESTBROKER",
         opened_at=last_activity - 600,
@@ -190,8 +195,10 @@ def test_columns_are_in_the_order_the_page_shows_them() -> None:
         "Positions",
         "Orders",
         "Deals",
+        "Instance",
     ]
-    assert [column_index(title) for title in titles] == list(range(14))
+    assert [column_index(title) for title in titles] == list(range(15))
+    assert column_index("Instance") == INSTANCE_COLUMN == INSTANCE
     with pytest.raises(ValueError, match="Tokens"):
         column_index("Tokens")
 
@@ -207,7 +214,8 @@ def test_every_column_shows_the_row_as_an_operator_reads_it() -> None:
         ),
     )
     model = model_with([busy])
-    shown_text = [cell(model, 0, column) for column in range(len(COLUMNS))]
+    assert model.columnCount() == len(COLUMNS) - 1  # one instance: no Instance column
+    shown_text = [cell(model, 0, column) for column in range(model.columnCount())]
     assert shown_text == [
         "01c0ffeec0ff…",
         "14601",
@@ -355,9 +363,106 @@ def test_invalid_indexes_and_unknown_roles_give_nothing() -> None:
     assert model.index(5, 0).data() is None
     assert cell(model, 0, USER, Qt.ItemDataRole.BackgroundRole) is None
     assert model.headerData(0, Qt.Orientation.Vertical) is None
-    assert model.headerData(len(COLUMNS), Qt.Orientation.Horizontal) is None
+    assert model.headerData(INSTANCE, Qt.Orientation.Horizontal) is None  # not shown
+    assert model.index(0, INSTANCE).data() is None
     assert model.rowCount(model.index(0, 0)) == 0
     assert model.columnCount(model.index(0, 0)) == 0
+
+
+# The Instance column: several adapter instances on one store
+
+
+def on(number: int, *instances: str) -> SessionRow:
+    """An active token with a trader session on each of `instances`."""
+    return row(
+        number,
+        state=TokenState.ACTIVE,
+        sessions=tuple(
+            trader_session(137780091 + n, NOW - 5, instance=name)
+            for n, name in enumerate(instances)
+        ),
+    )
+
+
+class ColumnSpy:
+    def __init__(self, model: SessionsModel) -> None:
+        self.events: list[tuple[str, int, int]] = []
+        model.columnsInserted.connect(lambda _, a, b: self.events.append(("insert", a, b)))
+        model.columnsRemoved.connect(lambda _, a, b: self.events.append(("remove", a, b)))
+
+
+def instance_cells(model: SessionsModel) -> dict[str, str]:
+    return {
+        model.index(r, 0).data(ROW_ROLE).key: cell(model, r, INSTANCE)
+        for r in range(model.rowCount())
+    }
+
+
+def test_the_instance_column_is_in_the_model_only_while_sessions_are_on_several_instances(
+    qtmodeltester: ModelTester,
+) -> None:
+    model = model_with([on(1, "a"), on(2, "a"), row(3)])
+    qtmodeltester.check(model, force_py=True)  # type: ignore[no-untyped-call]
+    spy = ColumnSpy(model)
+    assert (model.columnCount(), model.instance_column_shown) == (len(COLUMNS) - 1, False)
+    assert model.headerData(INSTANCE, Qt.Orientation.Horizontal) is None
+    model.apply([upsert(on(4, "b"))])
+    assert spy.events == [("insert", INSTANCE, INSTANCE)]
+    assert (model.columnCount(), model.instance_column_shown) == (len(COLUMNS), True)
+    assert model.headerData(INSTANCE, Qt.Orientation.Horizontal) == "Instance"
+    assert model.columns() == COLUMNS
+    assert instance_cells(model) == {
+        token_id(1): "a",
+        token_id(2): "a",
+        token_id(3): "",
+        token_id(4): "b",
+    }
+    model.apply([upsert(on(2, "b", "a"))])
+    assert cell(model, model_row(model, 2), INSTANCE) == "a, b"
+    model.sort(INSTANCE, Qt.SortOrder.AscendingOrder)
+    assert shown(model) == ids(3, 1, 2, 4)
+    model.set_query(SessionQuery(state=TokenState.REVOKED))  # hidden rows still count
+    assert model.rowCount() == 0
+    assert model.instance_column_shown
+    model.set_query(SessionQuery())
+    model.apply([remove(4)])
+    assert model.instance_column_shown  # token 2 still has a session on each
+    assert len(spy.events) == 1
+    model.apply([upsert(on(2, "a"))])
+    assert spy.events[-1] == ("remove", INSTANCE, INSTANCE)
+    assert model.columnCount() == len(COLUMNS) - 1
+    model.reset([on(5, "x"), on(6, "y")])
+    assert spy.events[-1] == ("insert", INSTANCE, INSTANCE)
+    model.reset([])
+    assert spy.events[-1] == ("remove", INSTANCE, INSTANCE)
+    assert len(spy.events) == 4
+    qtmodeltester.check(model)  # type: ignore[no-untyped-call]
+
+
+def model_row(model: SessionsModel, number: int) -> int:
+    return shown(model).index(token_id(number))
+
+
+def test_the_column_shows_as_soon_as_the_adapter_reports_several_instances(
+    qtmodeltester: ModelTester,
+) -> None:
+    model = model_with([row(1)])
+    qtmodeltester.check(model, force_py=True)  # type: ignore[no-untyped-call]
+    spy = ColumnSpy(model)
+    model.set_reported_instances(1)
+    assert spy.events == []
+    model.set_reported_instances(3)
+    assert spy.events == [("insert", INSTANCE, INSTANCE)]
+    assert instance_cells(model) == {token_id(1): ""}  # no session anywhere yet
+    model.set_reported_instances(1)
+    assert spy.events[-1] == ("remove", INSTANCE, INSTANCE)
+    model.apply([upsert(on(2, "a")), upsert(on(3, "b"))])
+    model.set_reported_instances(1)  # the rows' sessions are on two: it stays
+    assert model.instance_column_shown
+    model.set_reported_instances(0)
+    assert model.instance_column_shown
+    assert len(spy.events) == 3
+    qtmodeltester.check(model)  # type: ignore[no-untyped-call]
 
 
 # Model checks and in-place changes
@@ -414,7 +519,7 @@ def test_only_changed_rows_emit_data_changed_for_all_their_columns() -> None:
     model = model_with([row(n) for n in range(5)])  # rows 4 3 2 1 0
     spy = Spy(model)
     model.apply([upsert(row(1)), upsert(row(3, state=TokenState.REVOKED)), upsert(row(4))])
-    assert spy.events == [("data", 1, 1, 0, len(COLUMNS) - 1)]
+    assert spy.events == [("data", 1, 1, 0, LAST_SHOWN)]
     assert cell(model, 1, STATE) == "revoked"
     spy.events.clear()
     model.apply([upsert(row(n)) for n in (0, 1, 2, 4)])
@@ -443,7 +548,7 @@ def test_a_changed_sort_key_reports_the_new_data_then_moves_the_row() -> None:
     model.sort(USER, Qt.SortOrder.AscendingOrder)
     spy = Spy(model)
     model.apply([upsert(row(1, user_id=45)), upsert(row(3, user_id=31))])
-    last = len(COLUMNS) - 1
+    last = LAST_SHOWN
     assert spy.events == [("data", 0, 0, 0, last), ("data", 2, 2, 0, last), ("layout",)]
     assert [cell(model, r, USER) for r in range(4)] == ["20", "31", "40", "45"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from PySide6.QtCore import QItemSelectionModel
+from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import QMessageBox, QPushButton
 from pytestqt.exceptions import TimeoutError
 from pytestqt.qtbot import QtBot
@@ -15,9 +15,12 @@ from pytestqt.qtbot import QtBot
 from adapter_core.admin.sessions_view import TokenState
 from console.controller import Controller
 from console.services.profiles import Profile
+from console.services.session_columns import INSTANCE_COLUMN
 from console.services.session_rows import FeedStatus
+from tests.support.adapter_process import AdapterProcess
 from tests.support.broker_only import BrokerOnlyAdapter
 from tests.support.console_driver import WAIT_MS, build, click, run
+from tests.support.redis_server import RedisServer
 from tests.support.tradingview_client import TradingViewClient, mint
 
 ACCOUNT = "137780091"
@@ -320,3 +323,68 @@ def test_the_view_exports_as_csv_without_a_token(
     assert token not in text
     assert target.stat().st_mode & 0o777 == 0o600
     assert "Exported 1 row to" in page.notice.text()
+
+
+def open_session(process: AdapterProcess, user_id: int) -> tuple[str, str]:
+    """A token minted and used on `process`: its id, and the id of the instance holding it."""
+    token = mint(process.url, process.broker_secret, userId=user_id, brokerNames=["BESTBROKER"])
+    trader = TradingViewClient(process.url, token)
+    try:
+        trader.ok("GET", f"/accounts/{ACCOUNT if user_id == 14601 else 137792301}/orders")
+    finally:
+        trader.close()
+    headers = {"Authorization": f"Bearer {process.broker_secret}"}
+    info = httpx.get(f"{process.url}/admin/info", headers=headers, timeout=10).json()["d"]
+    return token_id(process.url, process.broker_secret, token), info["store"]["instance"]
+
+
+def test_against_several_instances_the_page_says_which_holds_each_session(
+    qtbot: QtBot, controller: Controller, tmp_path: Path
+) -> None:
+    page, window = controller.sessions, controller.window
+    with RedisServer(tmp_path / "redis") as redis:
+        arguments = ["--demo", "--store", redis.url]
+        data_dir = tmp_path / "cluster"
+        with AdapterProcess(data_dir, arguments) as a, AdapterProcess(data_dir, arguments) as b:
+            workspace = controller.workspace
+            profile = workspace.profiles.add(Profile.create("Cluster", b.url))
+            workspace.secret_store.set(profile.secret_key, b.broker_secret)
+            workspace.profiles_imported()
+            workspace.set_active(profile.id)
+            wait_live(qtbot, controller)
+            on_a, a_id = open_session(a, 14601)
+            on_b, b_id = open_session(b, 14601)
+
+            def instances_shown() -> dict[str, str]:
+                if not page.model.instance_column_shown:
+                    return {}
+                return {
+                    page.model.row_at(r).key: page.model.index(r, INSTANCE_COLUMN).data()
+                    for r in range(page.model.rowCount())
+                }
+
+            expected = {on_a: a_id, on_b: b_id}
+            qtbot.waitUntil(lambda: instances_shown() == expected, timeout=WAIT_MS)
+            header = page.model.headerData(INSTANCE_COLUMN, Qt.Orientation.Horizontal)
+            assert header == "Instance"
+            store = window.store_label
+            qtbot.waitUntil(lambda: store.text() == "store: redis (healthy)", timeout=WAIT_MS)
+            assert redis.url in store.toolTip()
+            select(controller, [on_a])
+
+            def detail() -> str:
+                return page.detail.toPlainText()
+
+            qtbot.waitUntil(lambda: f"on instance {a_id}" in detail(), timeout=WAIT_MS)
+            assert f"held by instance {a_id}" in detail()  # B lists it; A holds its caches
+            redis.kill()
+            controller.test_connection()
+            qtbot.waitUntil(lambda: "unhealthy" in store.text(), timeout=WAIT_MS)
+            assert store.text().startswith("store: redis — unhealthy: ")
+            embedded_profile = next(p for p in workspace.profile_list() if p.embedded)
+            workspace.set_active(embedded_profile.id)
+            assert not page.model.instance_column_shown  # nothing of the cluster stays
+            assert store.isHidden()
+            qtbot.waitUntil(lambda: store.text() == "store: sqlite", timeout=WAIT_MS)
+            wait_live(qtbot, controller)
+            assert not page.model.instance_column_shown
