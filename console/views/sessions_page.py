@@ -319,7 +319,11 @@ class SessionsPage(QWidget):
         self.model.set_reported_instances(0 if store is None else len(store.instances))
 
     def _instance_column_shown(self, parent: QModelIndex, first: int, last: int) -> None:
+        """The model's last column is shown beside the token, where it is seen without
+        scrolling (the header moves it; the model's column numbers stay as they are)."""
         if first <= INSTANCE_COLUMN <= last:
+            header = self.table.horizontalHeader()
+            header.moveSection(header.visualIndex(INSTANCE_COLUMN), 1)
             self.table.resizeColumnToContents(INSTANCE_COLUMN)
 
     def _on_reset(self, rows: list[SessionRow], total: int) -> None:

@@ -367,6 +367,7 @@ def test_against_several_instances_the_page_says_which_holds_each_session(
             qtbot.waitUntil(lambda: instances_shown() == expected, timeout=WAIT_MS)
             header = page.model.headerData(INSTANCE_COLUMN, Qt.Orientation.Horizontal)
             assert header == "Instance"
+            assert page.table.horizontalHeader().visualIndex(INSTANCE_COLUMN) == 1  # by Token
             store = window.store_label
             qtbot.waitUntil(lambda: store.text() == "store: redis (healthy)", timeout=WAIT_MS)
             assert redis.url in store.toolTip()
