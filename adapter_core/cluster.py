@@ -132,17 +132,29 @@ class Cluster:
                 with contextlib.suppress(StoreUnavailable):  # the health task reports it
                     await self.store.call(pipe.execute())
 
+    async def _published_keys(self) -> list[bytes]:
+        """The session summary keys of the live instances (expired ones are gone)."""
+        try:
+            return [
+                key
+                async for key in self.store.client.scan_iter(match=SESSIONS_KEY + "*", count=100)
+            ]
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(f"Redis did not answer: {exc}") from exc
+
+    async def live_instances(self) -> list[str]:
+        """The ids of the instances that published their sessions lately, this one included."""
+        keys = await self._published_keys()
+        found = {key.decode().removeprefix(SESSIONS_KEY) for key in keys}
+        return sorted(found | {self.instance_id})
+
     async def other_sessions(self) -> dict[str, list[dict[str, Any]]]:
         """Every other live instance's session summaries, by instance."""
-        client = self.store.client
-        keys = [
-            key
-            async for key in client.scan_iter(match=SESSIONS_KEY + "*", count=100)
-            if key.decode() != SESSIONS_KEY + self.instance_id
-        ]
+        own = (SESSIONS_KEY + self.instance_id).encode()
+        keys = [key for key in await self._published_keys() if key != own]
         if not keys:
             return {}
-        values = await self.store.call(client.mget(keys))
+        values = await self.store.call(self.store.client.mget(keys))
         return {
             key.decode().removeprefix(SESSIONS_KEY): orjson.loads(value)
             for key, value in zip(keys, values, strict=True)

@@ -13,10 +13,9 @@ import asyncio
 from typing import Any
 
 from redis.asyncio.connection import SSLConnection
-from redis.exceptions import RedisError
 
 from adapter_core.admin.session_directory import SessionDirectory, remote_sessions
-from adapter_core.cluster import SESSIONS_KEY, Cluster
+from adapter_core.cluster import Cluster
 from adapter_core.sessions import SessionRegistry
 from adapter_core.store.base import StoreUnavailable
 
@@ -27,10 +26,7 @@ DEFAULT_PORT = 6379
 
 async def cluster_directory(registry: SessionRegistry, cluster: Cluster) -> SessionDirectory:
     """This instance's sessions and the other live instances' (as they last published them)."""
-    try:
-        others = await cluster.other_sessions()
-    except (RedisError, OSError) as exc:  # the key scan is not wrapped by `store.call`
-        raise StoreUnavailable(f"Redis did not answer: {exc}") from exc
+    others = await cluster.other_sessions()
     return SessionDirectory(registry, cluster.instance_id, remote_sessions(others))
 
 
@@ -47,14 +43,11 @@ def store_address(cluster: Cluster) -> str:
 async def live_instances(cluster: Cluster) -> list[str]:
     """The ids of the instances that published their sessions lately, this one included;
     just this one if Redis cannot say."""
-    found = {cluster.instance_id}
     try:
         async with asyncio.timeout(INSTANCES_TIMEOUT):
-            async for key in cluster.store.client.scan_iter(match=SESSIONS_KEY + "*", count=100):
-                found.add(key.decode().removeprefix(SESSIONS_KEY))
-    except (RedisError, OSError, TimeoutError):
+            return await cluster.live_instances()
+    except (StoreUnavailable, TimeoutError):
         return [cluster.instance_id]
-    return sorted(found)
 
 
 async def store_info(cluster: Cluster | None) -> dict[str, Any]:
