@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import gc
 import logging
 import signal
 import socket
@@ -136,6 +137,22 @@ async def serve(
         raise ServerStartError("the adapter did not start; see the log above")
 
 
+GC_YOUNG_THRESHOLD = 20_000
+"""Allocations between young-generation collections (Python's default: 700). A request
+allocates a few hundred objects and frees them itself; the default collected every couple
+of requests, tens of microseconds each, for almost no garbage."""
+
+
+def settle_garbage_collector() -> None:
+    """Before serving: what start-up built lives as long as the process, so it is frozen out
+    of every later collection (a full one walked it all: 80 ms per 1.5 s while minting), and
+    young collections run far less often."""
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
+
+
 def run(
     app: ASGIApp,
     sock: socket.socket,
@@ -149,5 +166,6 @@ def run(
     config = server_config(app, log_level)
     config.load()
     config.ssl = tls
+    settle_garbage_collector()
     with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
         runner.run(serve(config, sock, on_ready, on_stopping))
