@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.benchmarks import (
+    cluster,
     endpoints,
     sessions_view,
     slow_connections,
@@ -14,7 +15,7 @@ from tests.benchmarks.results import RESULTS_FILE, print_table, write_results
 
 def main() -> None:
     figures = token_open.measure() + endpoints.measure() + tradingview_tabs.measure()
-    figures += slow_connections.measure() + sessions_view.measure()
+    figures += slow_connections.measure() + sessions_view.measure() + cluster.measure()
     print()
     print_table(figures)
     write_results(figures)
