@@ -11,10 +11,12 @@ its sessions (source document, /logout step 5); the book outlives them for the r
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from adapter_core.account_book import AccountBook
 from adapter_core.backend.model import TraderAccount
@@ -91,6 +93,28 @@ class ClosedSession:
         )
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+async def _once(pending: dict[K, asyncio.Future[V]], key: K, make: Callable[[], Awaitable[V]]) -> V:
+    """`make()` run once for `key` however many callers ask at the same time; the others
+    wait for its outcome (its exception included)."""
+    future = pending.get(key)
+    if future is None:
+        future = asyncio.get_running_loop().create_future()
+        pending[key] = future
+        try:
+            future.set_result(await make())
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved here; concurrent waiters re-raise it
+            raise
+        finally:
+            del pending[key]
+    return await asyncio.shield(future)
+
+
 class SessionRegistry:
     """Every live trader session, indexed by token and by account for event delivery."""
 
@@ -133,19 +157,9 @@ class SessionRegistry:
         key = SessionKey(claims.token_id, account.ctid_trader_account_id)
         session = self._sessions.get(key)
         if session is None:
-            pending = self._opening.get(key)
-            if pending is None:
-                pending = asyncio.get_running_loop().create_future()
-                self._opening[key] = pending
-                try:
-                    pending.set_result(await self._open(key, claims, account))
-                except BaseException as exc:
-                    pending.set_exception(exc)
-                    pending.exception()  # retrieved here; concurrent waiters re-raise it
-                    raise
-                finally:
-                    del self._opening[key]
-            session = await asyncio.shield(pending)
+            session = await _once(
+                self._opening, key, functools.partial(self._open, key, claims, account)
+            )
         session.touch(client_address, user_agent, self._clock())
         for listener in self._listeners:
             listener("activity", session)
@@ -180,19 +194,9 @@ class SessionRegistry:
         book = self._books.get(account_id)
         if book is not None:
             return book
-        pending = self._book_loading.get(account_id)
-        if pending is None:
-            pending = asyncio.get_running_loop().create_future()
-            self._book_loading[account_id] = pending
-            try:
-                pending.set_result(await self._load_book(account_id))
-            except BaseException as exc:
-                pending.set_exception(exc)
-                pending.exception()  # retrieved here; concurrent waiters re-raise it
-                raise
-            finally:
-                del self._book_loading[account_id]
-        return await asyncio.shield(pending)
+        return await _once(
+            self._book_loading, account_id, functools.partial(self._load_book, account_id)
+        )
 
     async def _load_book(self, account_id: int) -> AccountBook:
         # Events that arrive while the snapshot is read are replayed over it; `apply` keeps

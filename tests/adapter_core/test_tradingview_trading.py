@@ -422,21 +422,27 @@ def _open_with_tight_brackets(client: TradingViewClient, account: str) -> tuple[
     pytest.fail(f"no bracketed market order was accepted: {body}")
 
 
-def test_a_triggered_bracket_is_filled_and_its_sibling_cancelled(
-    alex: TradingViewClient,
-) -> None:
-    """Reference §4: OCO between SL and TP; final orders stay in /orders at least 60 s."""
-    order_id, position_id = _open_with_tight_brackets(alex, ALEX)
+def _closed_by_a_bracket(client: TradingViewClient, account: str) -> tuple[str, str]:
+    """A position opened with tight brackets, waited for until one of them closes it."""
+    order_id, position_id = _open_with_tight_brackets(client, account)
 
     def closed() -> JSON | None:
-        position = positions(alex, ALEX).get(position_id, {"qty": 0})
+        position = positions(client, account).get(position_id, {"qty": 0})
         return position if position["qty"] == 0 else None
 
     try:
         wait_for(closed, f"a bracket of position {position_id} triggering")
     finally:
-        if positions(alex, ALEX).get(position_id, {"qty": 0})["qty"]:
-            alex.ok("DELETE", f"/accounts/{ALEX}/positions/{position_id}")
+        if positions(client, account).get(position_id, {"qty": 0})["qty"]:
+            client.ok("DELETE", f"/accounts/{account}/positions/{position_id}")
+    return order_id, position_id
+
+
+def test_a_triggered_bracket_is_filled_and_its_sibling_cancelled(
+    alex: TradingViewClient,
+) -> None:
+    """Reference §4: OCO between SL and TP; final orders stay in /orders at least 60 s."""
+    order_id, position_id = _closed_by_a_bracket(alex, ALEX)
     closing = [e for e in executions(alex, ALEX) if e["positionId"] == position_id]
     assert [e["isClose"] for e in closing] == [False, True]
     shown = orders(alex, ALEX)
@@ -524,17 +530,7 @@ def test_a_second_login_sees_the_orders_positions_and_brackets_of_the_first(
     demo: AdapterProcess, alex: TradingViewClient
 ) -> None:
     """TradingView: /orders is every order of the trading session, whichever login asks."""
-    order_id, position_id = _open_with_tight_brackets(alex, ALEX)
-
-    def closed() -> JSON | None:
-        position = positions(alex, ALEX).get(position_id, {"qty": 0})
-        return position if position["qty"] == 0 else None
-
-    try:
-        wait_for(closed, f"a bracket of position {position_id} triggering")
-    finally:
-        if positions(alex, ALEX).get(position_id, {"qty": 0})["qty"]:
-            alex.ok("DELETE", f"/accounts/{ALEX}/positions/{position_id}")
+    order_id, position_id = _closed_by_a_bracket(alex, ALEX)
     later = _client(demo)
     try:
         assert orders(later, ALEX) == orders(alex, ALEX)
