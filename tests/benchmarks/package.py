@@ -25,7 +25,6 @@ import time
 from pathlib import Path
 
 from tests.benchmarks.results import RESULTS_FILE, Figure, print_table, write_results
-from tests.packaging.x_server import never_reset
 from tests.support.xvfb import Xvfb, isolated_environment, missing_tools, stop_process, xdotool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,7 +88,6 @@ def cold_start() -> Figure | None:
     with (
         tempfile.TemporaryDirectory() as logs,
         Xvfb(Path(logs) / "xvfb.log") as server,
-        never_reset(server.display),
     ):
         for _ in range(ROUNDS):
             frozen.append(_window_after(BUNDLE, server.display))

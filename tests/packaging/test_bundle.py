@@ -22,7 +22,6 @@ from console.services.profiles import PROFILES_FILE
 from console.services.redaction import TOKEN_LIKE
 from console.services.secrets import KeyringSecretStore, profile_key
 from tests.packaging.conftest import ROOT
-from tests.packaging.x_server import never_reset
 from tests.support.keyring_env import secret_service_keyring, subprocess_env
 from tests.support.xvfb import (
     Xvfb,
@@ -156,7 +155,7 @@ def test_the_real_window_opens_on_x_with_its_class_and_quits_with_ctrl_q(
     """The xcb platform plugin and the system libraries the .deb depends on, for real; the
     window's class is the one the desktop entry's StartupWMClass names (packaging/tools/
     linux_files.py), so a desktop ties the window to the menu entry and its icon."""
-    with Xvfb(tmp_path / "xvfb.log") as server, never_reset(server.display):
+    with Xvfb(tmp_path / "xvfb.log") as server:
         env = isolated_environment(
             tmp_path,
             server.display,

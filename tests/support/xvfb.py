@@ -1,8 +1,10 @@
 """A private X server and programs on it, for tests that need a real window.
 
 Xvfb picks a free display number itself and writes it to a pipe (`-displayfd`), so parallel
-runs never race for `:99`. Every wait is bounded and every process is stopped (SIGTERM, then
-SIGKILL) by whoever started it, in a `finally`.
+runs never race for `:99`. `-noreset`: by default Xvfb resets whenever its last client
+disconnects, and every `xdotool` poll is a client, so a program connecting at that moment
+was refused ("could not connect to display"). Every wait is bounded and every process is
+stopped (SIGTERM, then SIGKILL) by whoever started it, in a `finally`.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ class Xvfb:
         read_end, write_end = os.pipe()
         try:
             with self.log_path.open("ab") as log:
-                command = ["Xvfb", "-displayfd", str(write_end), "-screen", "0", SCREEN]
+                command = ["Xvfb", "-displayfd", str(write_end), "-noreset", "-screen", "0", SCREEN]
                 self.process = subprocess.Popen(
                     [*command, "-nolisten", "tcp"],
                     stdin=subprocess.DEVNULL,
