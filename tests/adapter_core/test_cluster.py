@@ -198,8 +198,10 @@ def test_a_lost_subscription_is_followed_by_a_re_read_of_every_revocation(
     tmp_path: Path, redis: RedisServer
 ) -> None:
     """A logout announced while an instance was not listening is still learnt."""
-    client = redis_client.Redis.from_url(redis.url)
-    with _cluster(tmp_path, redis, 1) as (instance,):
+    with (
+        redis_client.Redis.from_url(redis.url) as client,
+        _cluster(tmp_path, redis, 1) as (instance,),
+    ):
         token = mint(instance.url, instance.broker_secret, ctidTraderAccountIds=[ACCOUNT])
         assert _accounts(instance, token).status_code == 200
         record = _token_id_of(client)
@@ -217,8 +219,10 @@ def _token_id_of(client: redis_client.Redis) -> str:
 
 
 def test_a_slow_redis_never_blocks_the_instance(tmp_path: Path, redis: RedisServer) -> None:
-    client = redis_client.Redis.from_url(redis.url)
-    with _cluster(tmp_path, redis, 1) as (instance,):
+    with (
+        redis_client.Redis.from_url(redis.url) as client,
+        _cluster(tmp_path, redis, 1) as (instance,),
+    ):
         token = mint(instance.url, instance.broker_secret, ctidTraderAccountIds=[ACCOUNT])
         client.client_pause(3000)  # every other client's command waits 3 s
         try:

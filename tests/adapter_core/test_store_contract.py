@@ -36,13 +36,18 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
         yield server
 
 
+def _flush(server: RedisServer) -> None:
+    with redis.Redis.from_url(server.url) as client:
+        client.flushdb()
+
+
 @pytest.fixture(params=["sqlite", "redis"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[TokenStore]:
     if request.param == "sqlite":
         opened: TokenStore = SqliteTokenStore(tmp_path / "store.sqlite3")
     else:
         server: RedisServer = request.getfixturevalue("redis_server")
-        redis.Redis.from_url(server.url).flushdb()
+        _flush(server)
         opened = RedisTokenStore(connect(server.url))
     yield opened
     await opened.close()
@@ -143,7 +148,7 @@ async def test_listing_answers_every_filter_alike_in_both_stores(
     tmp_path: Path, redis_server: RedisServer
 ) -> None:
     """The Redis store filters in Python what the SQLite store filters in SQL."""
-    redis.Redis.from_url(redis_server.url).flushdb()
+    _flush(redis_server)
     stores: list[TokenStore] = [
         SqliteTokenStore(tmp_path / "store.sqlite3"),
         RedisTokenStore(connect(redis_server.url)),

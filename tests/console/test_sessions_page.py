@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -389,3 +390,7 @@ def test_against_several_instances_the_page_says_which_holds_each_session(
             qtbot.waitUntil(lambda: store.text() == "store: sqlite", timeout=WAIT_MS)
             wait_live(qtbot, controller)
             assert not page.model.instance_column_shown
+            # Removed while its adapters still run, so its connections close before they go.
+            removal = asyncio.ensure_future(workspace.remove_profile(profile.id))
+            qtbot.waitUntil(removal.done, timeout=WAIT_MS)
+            removal.result()
