@@ -31,10 +31,9 @@ from adapter_core.store.base import IssuedToken, StoreUnavailable, TokenQuery, T
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS issued_tokens (
-    token_id BLOB PRIMARY KEY,
+SCHEMA_VERSION = 2
+_ISSUED_TOKENS_COLUMNS = """(
+    token_id BLOB NOT NULL UNIQUE,
     user_id INTEGER NOT NULL,
     broker_names TEXT NOT NULL,
     account_ids TEXT,
@@ -42,7 +41,12 @@ CREATE TABLE IF NOT EXISTS issued_tokens (
     issued_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
     key_id INTEGER NOT NULL
-) WITHOUT ROWID;
+)"""
+"""A rowid table, so a new row is appended; only the small unique index takes the random
+token id. Keyed on the token id (WITHOUT ROWID, schema 1), every insert wrote its whole row
+to a random page: 39-44 µs of CPU per mint instead of 18."""
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS issued_tokens {_ISSUED_TOKENS_COLUMNS};
 CREATE INDEX IF NOT EXISTS issued_tokens_by_user ON issued_tokens (user_id);
 CREATE INDEX IF NOT EXISTS issued_tokens_by_issue ON issued_tokens (issued_at);
 CREATE INDEX IF NOT EXISTS issued_tokens_by_expiry ON issued_tokens (expires_at);
@@ -53,6 +57,18 @@ CREATE TABLE IF NOT EXISTS revocations (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS revocations_by_expiry ON revocations (expires_at);
 """
+_SCHEMA_1_ASIDE = """
+DROP INDEX issued_tokens_by_user;
+DROP INDEX issued_tokens_by_issue;
+DROP INDEX issued_tokens_by_expiry;
+ALTER TABLE issued_tokens RENAME TO issued_tokens_schema_1;
+"""
+_SCHEMA_1_MOVED = """
+INSERT INTO issued_tokens SELECT * FROM issued_tokens_schema_1 ORDER BY issued_at, token_id;
+DROP TABLE issued_tokens_schema_1;
+"""
+"""Schema 1 to 2: the issued tokens are set aside, the schema made, and they move into the new
+table in the order they were issued; revocations stay as they are."""
 _BATCH_LIMIT = 512
 
 Operation = Callable[[sqlite3.Connection], Any]
@@ -123,14 +139,30 @@ class SqliteTokenStore:
         self._closed = False
 
     def _migrate(self) -> None:
+        """Bring the file to SCHEMA_VERSION in one transaction: a failed step leaves it as
+        it was."""
         (version,) = self._connection.execute("PRAGMA user_version").fetchone()
         if version > SCHEMA_VERSION:
             raise StoreUnavailable(
                 f"the token store {self._path} was written by a newer adapter "
                 f"(schema {version}, this adapter knows {SCHEMA_VERSION})"
             )
-        self._connection.executescript(_SCHEMA)
-        self._connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        if version == SCHEMA_VERSION:
+            return
+        aside, moved = (_SCHEMA_1_ASIDE, _SCHEMA_1_MOVED) if version == 1 else ("", "")
+        try:
+            self._connection.executescript(
+                f"BEGIN IMMEDIATE; {aside} {_SCHEMA} {moved}"
+                f" PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+            )
+        except sqlite3.Error:
+            if self._connection.in_transaction:
+                self._connection.execute("ROLLBACK")
+            raise
+        if version:
+            log.info(
+                "token store %s moved from schema %d to %d", self._path, version, SCHEMA_VERSION
+            )
 
     async def _submit(self, operation: Operation) -> Any:
         if self._closed:

@@ -121,6 +121,20 @@ def test_extension_is_rejected(original: TokenClaims, suffix: str) -> None:
         CODEC.open_uncached(token + suffix)
 
 
+@given(
+    claims(),
+    st.data(),
+    st.text(st.characters(max_codepoint=127, exclude_characters=ALPHABET), min_size=1, max_size=8),
+)
+def test_characters_outside_the_alphabet_are_never_skipped(
+    original: TokenClaims, data: st.DataObject, inserted: str
+) -> None:
+    token = CODEC.seal(original).token
+    index = data.draw(st.integers(0, len(token)), label="position")
+    with pytest.raises(InvalidToken):
+        CODEC.open_uncached(token[:index] + inserted + token[index:])
+
+
 @given(st.text(max_size=300))
 def test_arbitrary_text_is_rejected_with_the_one_error_type(text: str) -> None:
     with pytest.raises(InvalidToken):

@@ -113,3 +113,74 @@ def test_a_store_from_a_newer_adapter_is_refused(tmp_path: Path) -> None:
     connection.close()
     with pytest.raises(StoreUnavailable, match="newer adapter"):
         SqliteTokenStore(path)
+
+
+SCHEMA_1 = """
+CREATE TABLE issued_tokens (
+    token_id BLOB PRIMARY KEY, user_id INTEGER NOT NULL, broker_names TEXT NOT NULL,
+    account_ids TEXT, is_verified INTEGER NOT NULL, issued_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL, key_id INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX issued_tokens_by_user ON issued_tokens (user_id);
+CREATE INDEX issued_tokens_by_issue ON issued_tokens (issued_at);
+CREATE INDEX issued_tokens_by_expiry ON issued_tokens (expires_at);
+CREATE TABLE revocations (
+    token_id BLOB PRIMARY KEY, revoked_at INTEGER NOT NULL, expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX revocations_by_expiry ON revocations (expires_at);
+PRAGMA user_version=1;
+"""
+"""The file an adapter of schema 1 wrote, as it wrote it."""
+
+
+def schema_1_store(path: Path, extra: str = "") -> None:
+    connection = sqlite3.connect(path)
+    connection.executescript(SCHEMA_1 + extra)
+    connection.executemany(
+        "INSERT INTO issued_tokens VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (bytes([n]) * 16, 14601, '["BESTBROKER"]', "[137780091]", 1, 1000 + n, 2_000_000_000, 3)
+            for n in (9, 4, 7)
+        ],
+    )
+    connection.execute(
+        "INSERT INTO revocations VALUES (?, ?, ?)", (b"\x04" * 16, 1500, 2_000_000_000)
+    )
+    connection.commit()
+    connection.close()
+
+
+@pytest.mark.expect_log("adapter_core.store.sqlite", "UNIQUE constraint failed")
+async def test_a_schema_1_store_keeps_every_token_and_revocation(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite3"
+    schema_1_store(path)
+    store = SqliteTokenStore(path)
+    try:
+        record = await store.issued_token(b"\x07" * 16)
+        assert record is not None
+        assert record.claims == claims_for(b"\x07" * 16)._replace(issued_at=1007)
+        assert await store.load_revocations(0) == {b"\x04" * 16: 2_000_000_000}
+        await store.record_issued(IssuedToken(claims_for(b"\x01" * 16), key_id=3))
+        with pytest.raises(StoreUnavailable):
+            await store.record_issued(IssuedToken(claims_for(b"\x09" * 16), key_id=3))
+    finally:
+        await store.close()
+    connection = sqlite3.connect(path)
+    assert connection.execute("PRAGMA user_version").fetchone() == (2,)
+    in_order = connection.execute("SELECT rowid, token_id FROM issued_tokens ORDER BY rowid")
+    assert [token_id[0] for _, token_id in in_order] == [4, 7, 9, 1]
+    tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master")}
+    assert "issued_tokens_schema_1" not in tables
+    assert {"issued_tokens_by_user", "issued_tokens_by_issue", "issued_tokens_by_expiry"} <= tables
+
+
+def test_a_schema_1_store_that_cannot_move_is_left_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite3"
+    schema_1_store(path, "CREATE TABLE issued_tokens_schema_1 (x);")
+    with pytest.raises(StoreUnavailable, match="cannot open"):
+        SqliteTokenStore(path)
+    connection = sqlite3.connect(path)
+    assert connection.execute("PRAGMA user_version").fetchone() == (1,)
+    assert connection.execute("SELECT count(*) FROM issued_tokens").fetchone() == (3,)
+    indexes = connection.execute("SELECT count(*) FROM sqlite_master WHERE type = 'index'")
+    assert indexes.fetchone() == (4,)
