@@ -214,6 +214,11 @@ class AdapterClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    @property
+    def is_closed(self) -> bool:
+        """Whether `aclose` ran: a retired profile's client must be, or its sockets leak."""
+        return self._http.is_closed
+
     async def request(
         self,
         method: str,

@@ -105,13 +105,18 @@ class Workspace:
             return self._embedded_secret
         return await self.secrets.get(profile_key(profile_id))
 
-    def _renew(self, profile_id: str) -> None:
-        """Retire a profile's operations; the next use builds them anew from what is saved."""
+    def _retire(self, profile_id: str) -> None:
+        """Close a profile's operations (in the background); the next use builds them anew
+        from what is saved."""
         retired = self._ops.pop(profile_id, None)
         if retired is not None:
             task = asyncio.ensure_future(retired.aclose())
             self._retiring.add(task)
             task.add_done_callback(self._retiring.discard)
+
+    def _renew(self, profile_id: str) -> None:
+        """Retire a profile's operations and tell the pages if it is the active one."""
+        self._retire(profile_id)
         if profile_id == self._active_id:
             self.active_changed.emit(self.active)
 
@@ -138,7 +143,7 @@ class Workspace:
         if saved.id == self._active_id:
             self._renew(saved.id)
         else:
-            self._ops.pop(saved.id, None)
+            self._retire(saved.id)
             self.set_active(saved.id)
         return saved
 
