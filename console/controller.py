@@ -381,7 +381,7 @@ class Controller(QObject):
 
     def _toggle_demo_clients(self) -> None:
         if self._demo_clients is not None:
-            self._demo_clients.cancel()
+            self.tasks.cancel(self._demo_clients)
         else:
             self.start_demo_clients(DEMO_TRADERS)
             self._message(f"{DEMO_TRADERS} demo traders poll and trade on the embedded adapter.")

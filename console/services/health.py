@@ -35,7 +35,7 @@ class HealthMonitor:
     def start(self) -> None:
         """(Re)start checking the active profile: now, then every `interval` seconds."""
         if self._loop is not None:
-            self._loop.cancel()
+            self.tasks.cancel(self._loop)
         self.last = None
         self._loop = self.tasks.spawn(self._run(self._workspace.active))
 

@@ -131,6 +131,7 @@ class SessionFeed:
         self._flush_now = False
         self._wake: asyncio.Event | None = None
         self._body: asyncio.Task[None] | None = None
+        self._body_cancelled = False
         self._stopped = False
         self._connection = FeedStatus.CONNECTING
         self._message = ""
@@ -200,29 +201,35 @@ class SessionFeed:
         """Cancel `run()`: it closes the stream, waits for its own tasks and returns."""
         self._stopped = True
         self._cancel_rechecks()
-        if self._body is not None:
-            self._body.cancel()
+        self._cancel_body()
+
+    def _cancel_body(self) -> None:
+        """Cancel the body once: a second cancellation would land in its clean-up (the event
+        stream's response being closed) and cut it short, leaving the connection open."""
+        body = self._body
+        if body is not None and not self._body_cancelled:
+            self._body_cancelled = True
+            body.cancel()
 
     async def run(self) -> None:
-        """Load, then follow the events until `stop()`; only CancelledError escapes."""
+        """Load, then follow the events until `stop()`; only CancelledError escapes.
+
+        The body runs as its own task, awaited with `asyncio.wait`, so a cancellation of
+        `run()` reaches it once, from here, rather than again through the await.
+        """
         if self._stopped or self._body is not None:
             return
         body = asyncio.ensure_future(self._run_forever())
         self._body = body
         try:
-            await body
-        except asyncio.CancelledError:
-            task = asyncio.current_task()
-            by_stop = self.stopped and body.cancelled()
-            if by_stop and (task is None or not task.cancelling()):
-                return
-            raise
+            await asyncio.wait([body])
         finally:
             self._cancel_rechecks()
             if not body.done():  # run() itself was cancelled: wait for the body to wind down
-                body.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await body
+                self._cancel_body()
+                await asyncio.wait([body])
+        if not body.cancelled():
+            body.result()  # what ended it, if it failed
 
     # The connection
 
@@ -272,8 +279,8 @@ class SessionFeed:
             await self._follow(reader)
         finally:
             connected.cancel()
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
+            reader.cancel()  # once: waiting with asyncio.wait passes no second one on
+            await asyncio.wait([reader])
 
     async def _read(self, connected: asyncio.Future[None]) -> None:
         """Collect the token ids events name; raises (or returns) when the stream ends."""

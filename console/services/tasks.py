@@ -23,6 +23,8 @@ class TaskOwner:
     def __init__(self, name: str) -> None:
         self.name = name
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._told: set[asyncio.Task[Any]] = set()
+        """Tasks already cancelled here: a second cancellation would cut their clean-up short."""
         self._closed = False
 
     def spawn(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
@@ -37,6 +39,7 @@ class TaskOwner:
 
     def _finished(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
+        self._told.discard(task)
         if task.cancelled():
             return
         error = task.exception()
@@ -55,15 +58,31 @@ class TaskOwner:
         """No new tasks from now on, and every running one is told to stop (not waited for):
         for when what the tasks would update is going away, such as a closed window."""
         self._closed = True
-        for task in list(self._tasks):
-            task.cancel()
+        self._tell_all()
 
     async def cancel_all(self) -> None:
-        """Cancel every task held and wait until each has ended (each cleans up in `finally`)."""
+        """Cancel every task held and wait until each has ended (each cleans up in `finally`).
+
+        A task is cancelled once: a second cancellation lands in its clean-up (an HTTP
+        response being closed, say) and cuts it short, leaving a connection open. Waiting
+        with `asyncio.wait` does not pass a cancellation of this caller on to the tasks.
+        """
+        tasks = self._tell_all()
+        if tasks:
+            await asyncio.wait(tasks)
+
+    def cancel(self, task: asyncio.Task[Any]) -> None:
+        """Cancel one task spawned here, once however often this is asked."""
+        if task not in self._told and not task.done():
+            self._told.add(task)
+            task.cancel()
+
+    def _tell_all(self) -> list[asyncio.Task[Any]]:
+        """Cancel each held task not cancelled here before; returns them all."""
         tasks = list(self._tasks)
         for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+            self.cancel(task)
+        return tasks
 
     async def aclose(self) -> None:
         """No new tasks from now on; cancel and wait for the running ones."""

@@ -382,7 +382,7 @@ class DemoPage(QWidget):
         if on and self._autoplay is None:
             self._autoplay = self.tasks.spawn(self._play())
         elif not on and self._autoplay is not None:
-            self._autoplay.cancel()
+            self.tasks.cancel(self._autoplay)
             self._autoplay = None
 
     async def _play(self) -> None:

@@ -285,7 +285,7 @@ class TradingPanel(QFrame):
         if self._session is None or not 0 <= index < len(self._accounts):
             return
         if self._poll is not None:
-            self._poll.cancel()
+            self.tasks.cancel(self._poll)
         for label in self.summary.values():
             label.setText("—")
         for table in (self.positions, self.orders, self.history):
@@ -294,7 +294,7 @@ class TradingPanel(QFrame):
 
     def stop(self) -> None:
         if self._poll is not None:
-            self._poll.cancel()
+            self.tasks.cancel(self._poll)
             self._poll = None
         self._session = None
 
