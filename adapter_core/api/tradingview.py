@@ -364,21 +364,23 @@ def tradingview_routes(api: TradingViewApi) -> list[Route]:
         return ok(mapping.depth_json(api.backend.depth(symbol.symbol_id), symbol))
 
     prefix = "/accounts/{account_id}"
+    # Starlette tries routes in order, one pattern match each: what every TradingView tab polls
+    # every second or so comes first (listed last, `/quotes` paid for 15 more matches).
     table: list[tuple[str, Callable[[Request], Awaitable[Response]], str]] = [
+        ("/quotes", quotes, "GET"),
+        (f"{prefix}/orders", orders, "GET"),
+        (f"{prefix}/positions", positions, "GET"),
+        (f"{prefix}/state", state, "GET"),
         ("/config", config, "GET"),
         ("/accounts", accounts, "GET"),
         (f"{prefix}/instruments", instruments, "GET"),
-        (f"{prefix}/state", state, "GET"),
-        (f"{prefix}/orders", orders, "GET"),
         (f"{prefix}/orders", place_order, "POST"),
         (f"{prefix}/orders/{{order_id}}", modify_order, "PUT"),
         (f"{prefix}/orders/{{order_id}}", cancel_order, "DELETE"),
         (f"{prefix}/ordersHistory", orders_history, "GET"),
-        (f"{prefix}/positions", positions, "GET"),
         (f"{prefix}/positions/{{position_id}}", modify_position, "PUT"),
         (f"{prefix}/positions/{{position_id}}", close_position, "DELETE"),
         (f"{prefix}/executions", executions, "GET"),
-        ("/quotes", quotes, "GET"),
         ("/depth", depth, "GET"),
     ]
     return [
