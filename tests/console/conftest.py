@@ -163,17 +163,17 @@ UNCLOSED_CONNECTION = (
     r":pytest.PytestUnraisableExceptionWarning"
 )
 """A console connection's socket or transport collected unclosed after its test ended. Seen
-in about one run in four of tests/console/test_sessions_page.py run whole, reported in
+in 5 of 32 runs of tests/console/test_sessions_page.py run whole (4 of 8 before tasks were
+cancelled only once), reported in
 `test_without_an_admin_api_the_page_shows_the_tokens_minted_here` but made by the test before
 it, `test_switching_profiles_clears_the_page`: connections to its broker-only adapter, opened
 while the page probed it, were still open after the controller shut down and the loop ran
 what was left; one was still held by an httpx response nobody was waiting on, the others by
 their idle transports alone. A second cancellation cuts httpcore's shielded close short
 (anyio's shield does not hold against `Task.cancel`), so task owners, the session feed and
-this harness now cancel a task once; the rate did not change, so the cause is elsewhere. Not
-tracked down yet (see the closing notes of 2026-12-03), so it is tolerated here rather than
-failing whichever console test runs when it is collected; every other unraisable exception
-still fails."""
+this harness now cancel a task once, but another path remains. Not tracked down yet (see the
+closing notes of 2026-12-03), so it is tolerated here rather than failing whichever console
+test runs when it is collected; every other unraisable exception still fails."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
