@@ -59,6 +59,16 @@ def _refuses(instance: AdapterProcess, token: str) -> bool:
     return _accounts(instance, token).status_code == 401
 
 
+def _try_mint(instance: AdapterProcess, timeout: float) -> httpx.Response:
+    """A /generate/token call whatever it answers (`mint` asserts success)."""
+    return httpx.post(
+        f"{instance.url}/generate/token",
+        headers={"Authorization": f"Bearer {instance.broker_secret}"},
+        json={"userId": 14601, "brokerNames": ["BESTBROKER"], "isVerified": True},
+        timeout=timeout,
+    )
+
+
 def _logout(instance: AdapterProcess, token: str) -> httpx.Response:
     return httpx.post(
         f"{instance.url}/logout", headers={"Authorization": f"Bearer {token}"}, timeout=5
@@ -174,12 +184,7 @@ def test_redis_gone_means_fail_closed_then_recovery_without_a_restart(
         health = httpx.get(f"{instance.url}/healthz", timeout=5)
         assert health.status_code == 503
         assert "Redis" in health.json()["errmsg"]
-        minting = httpx.post(
-            f"{instance.url}/generate/token",
-            headers={"Authorization": f"Bearer {instance.broker_secret}"},
-            json={"userId": 14601, "brokerNames": ["BESTBROKER"], "isVerified": True},
-            timeout=5,
-        )
+        minting = _try_mint(instance, timeout=5)
         assert minting.status_code == 503
         assert minting.json()["s"] == "error"
         logout = _logout(instance, token).json()
@@ -226,12 +231,7 @@ def test_a_slow_redis_never_blocks_the_instance(tmp_path: Path, redis: RedisServ
         token = mint(instance.url, instance.broker_secret, ctidTraderAccountIds=[ACCOUNT])
         client.client_pause(3000)  # every other client's command waits 3 s
         try:
-            minting = httpx.post(
-                f"{instance.url}/generate/token",
-                headers={"Authorization": f"Bearer {instance.broker_secret}"},
-                json={"userId": 14601, "brokerNames": ["BESTBROKER"], "isVerified": True},
-                timeout=2.5,
-            )
+            minting = _try_mint(instance, timeout=2.5)
             assert minting.status_code == 503
             # The loop is free meanwhile: endpoints that need no Redis answer at once.
             config = httpx.get(f"{instance.url}/openapi.json", timeout=2.5)

@@ -18,14 +18,20 @@ from __future__ import annotations
 
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from tests.benchmarks.results import RESULTS_FILE, Figure, print_table, write_results
-from tests.support.xvfb import Xvfb, isolated_environment, missing_tools, stop_process, xdotool
+from tests.support.xvfb import (
+    Xvfb,
+    isolated_environment,
+    missing_tools,
+    start_window_program,
+    stop_process,
+    xdotool,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 REPORT = ROOT / "build" / "package" / "report.json"
@@ -52,17 +58,8 @@ def _window_after(program: Path, display: str) -> float:
             },
         )
         errors = root / "stderr.txt"
-        with errors.open("wb") as stderr:
-            started = time.perf_counter()
-            process = subprocess.Popen(
-                [str(program)],
-                env=env,
-                cwd=root,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-                start_new_session=True,
-            )
+        started = time.perf_counter()
+        process = start_window_program(program, env, root, errors)
         try:
             while time.perf_counter() - started < WINDOW_TIMEOUT:
                 if xdotool(display, "search", "--onlyvisible", "--name", WINDOW_TITLE).split():

@@ -22,6 +22,7 @@ from tests.support.xvfb import (
     Xvfb,
     isolated_environment,
     missing_tools,
+    start_window_program,
     stop_process,
     wait_for_window,
     xdotool,
@@ -86,16 +87,7 @@ def test_the_console_ends_cleanly(display: str, tmp_path: Path, end: End, settle
         },
     )
     stdout_path, stderr_path = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
-    with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
-        process = subprocess.Popen(
-            [str(CONSOLE)],
-            env=env,
-            cwd=tmp_path,
-            stdin=subprocess.DEVNULL,
-            stdout=stdout,
-            stderr=stderr,
-            start_new_session=True,
-        )
+    process = start_window_program(CONSOLE, env, tmp_path, stderr_path, stdout_path)
     try:
         try:
             window = wait_for_window(

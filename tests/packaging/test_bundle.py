@@ -27,6 +27,7 @@ from tests.support.xvfb import (
     Xvfb,
     isolated_environment,
     missing_tools,
+    start_window_program,
     stop_process,
     wait_for_window,
     xdotool,
@@ -166,16 +167,7 @@ def test_the_real_window_opens_on_x_with_its_class_and_quits_with_ctrl_q(
         )
         env["PATH"] = BARE_PATH
         errors = tmp_path / "stderr.txt"
-        with errors.open("wb") as stderr:
-            process = subprocess.Popen(
-                [str(bundle / "tv-adapter-console")],
-                env=env,
-                cwd=tmp_path,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-                start_new_session=True,
-            )
+        process = start_window_program(bundle / "tv-adapter-console", env, tmp_path, errors)
         try:
             window = wait_for_window(
                 server.display, "TradingView Adapter Console", 60, lambda: process.poll() is None

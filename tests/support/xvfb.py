@@ -33,6 +33,29 @@ def missing_tools() -> list[str]:
     return [tool for tool in ("Xvfb", "xdotool") if shutil.which(tool) is None]
 
 
+def start_window_program(
+    program: Path,
+    env: Mapping[str, str],
+    cwd: Path,
+    stderr: Path,
+    stdout: Path | None = None,
+) -> subprocess.Popen[bytes]:
+    """A program with a window, in its own session (so `stop_process` reaches all it starts),
+    stdin closed, its stderr (and stdout, if asked) written to files for a failure report."""
+    with contextlib.ExitStack() as files:
+        errors = files.enter_context(stderr.open("wb"))
+        output = subprocess.DEVNULL if stdout is None else files.enter_context(stdout.open("wb"))
+        return subprocess.Popen(
+            [str(program)],
+            env=dict(env),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=errors,
+            start_new_session=True,
+        )
+
+
 def stop_process(process: subprocess.Popen[bytes]) -> None:
     """SIGTERM, then SIGKILL to its whole session if it lingers.
 
