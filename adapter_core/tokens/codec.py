@@ -1,9 +1,11 @@
-"""Mint and open tokens: base64url(version ‖ key id ‖ nonce ‖ AES-256-GCM(claims)).
+"""Mint and open tokens: lowercase hex of version ‖ key id ‖ nonce ‖ AES-256-GCM(claims).
 
 Version and key id are authenticated as associated data, so neither can be swapped. Opening
-checks everything that can be checked before decrypting (length, alphabet, canonical base64,
-version, key id) and raises one exception type for every failure, so a caller cannot half-read
-a token it should have refused.
+checks everything that can be checked before decrypting (length, canonical text, version,
+key id) and raises one exception type for every failure, so a caller cannot half-read a token
+it should have refused. Hex rather than base64url because `a2b_hex` decodes in a fifth of the
+time and needs no padding or alphabet work; tokens are about a quarter longer. Version 1
+tokens (base64url) still open until they expire: `legacy`.
 """
 
 from __future__ import annotations
@@ -19,46 +21,31 @@ from typing import NamedTuple
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from adapter_core.tokens import legacy
 from adapter_core.tokens.claims import (
+    MAX_PACKED_SIZE,
     MIN_PACKED_SIZE,
     TokenClaims,
-    max_packed_size,
     pack_claims,
     unpack_claims,
 )
 from adapter_core.tokens.keyring import KeyRing
 
-TOKEN_VERSION = 1
+TOKEN_VERSION = 2
 DEFAULT_TTL_SECONDS = 30 * 24 * 3600
 NONCE_SIZE = 12
 TAG_SIZE = 16
 _HEADER = struct.Struct(">BI")
 _HEADER_SIZE = _HEADER.size
 _PREFIX_SIZE = _HEADER_SIZE + NONCE_SIZE
-MIN_TOKEN_BYTES = _PREFIX_SIZE + MIN_PACKED_SIZE + TAG_SIZE
-MAX_TOKEN_BYTES = _PREFIX_SIZE + max_packed_size() + TAG_SIZE
-MAX_BEARER_LENGTH = 8192
-_MIN_TEXT_LENGTH = -(-MIN_TOKEN_BYTES * 4 // 3)
-_MAX_TEXT_LENGTH = (4 * MAX_TOKEN_BYTES + 3) // 3
-"""The longest text that decodes to at most MAX_TOKEN_BYTES: longer ones are refused before
-any decoding."""
+_SEAL_OVERHEAD = _PREFIX_SIZE + TAG_SIZE
+_MIN_TEXT_LENGTH = 2 * (_SEAL_OVERHEAD + MIN_PACKED_SIZE)
+_MAX_TEXT_LENGTH = 2 * (_SEAL_OVERHEAD + MAX_PACKED_SIZE)
+_MIN_LEGACY_LENGTH = legacy.text_length(_SEAL_OVERHEAD + legacy.MIN_PACKED_SIZE)
+_MAX_LEGACY_LENGTH = legacy.text_length(_SEAL_OVERHEAD + legacy.MAX_PACKED_SIZE)
+MAX_BEARER_LENGTH = 12 * 1024
 
-_STANDARD_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-# base64url to standard base64; '+', '/' and '=' become '!' so strict decoding refuses them.
-_TO_STANDARD = bytes.maketrans(b"-_+/=", b"+/!!!")
-_FROM_STANDARD = bytes.maketrans(b"+/", b"-_")
-_SIXBIT = {char: value for value, char in enumerate(_STANDARD_ALPHABET)}
-_PADDING = (b"", b"", b"==", b"=")
-_CANONICAL_LAST: tuple[frozenset[int], ...] = (
-    frozenset(),
-    frozenset(),
-    frozenset(char for char, value in _SIXBIT.items() if not value & 0x0F),
-    frozenset(char for char, value in _SIXBIT.items() if not value & 0x03),
-)
-"""By text length modulo 4: the characters that may end a text. The last character carries
-unused low bits; they must be zero, or two texts would open as the same token."""
-
-assert _MAX_TEXT_LENGTH <= MAX_BEARER_LENGTH
+assert max(_MAX_TEXT_LENGTH, _MAX_LEGACY_LENGTH) <= MAX_BEARER_LENGTH
 
 
 class TokenFault(enum.Enum):
@@ -72,32 +59,6 @@ class InvalidToken(Exception):
     def __init__(self, fault: TokenFault) -> None:
         super().__init__(fault.value)
         self.fault = fault
-
-
-def _decode(token: str) -> bytes:
-    """Strict base64url without padding: one text per byte string, nothing silently skipped.
-
-    The lenient decoder is faster than `strict_mode`; it skips characters outside the
-    alphabet, and every skipped character shortens the result, so comparing the length with
-    the one the text's length implies refuses exactly what strict mode would.
-    """
-    remainder = len(token) & 3
-    try:
-        data = token.encode("ascii").translate(_TO_STANDARD)
-        if remainder:
-            if data[-1] not in _CANONICAL_LAST[remainder]:  # none for a remainder of 1
-                raise InvalidToken(TokenFault.MALFORMED)
-            data += _PADDING[remainder]
-        raw = binascii.a2b_base64(data)
-    except (UnicodeEncodeError, binascii.Error):
-        raise InvalidToken(TokenFault.MALFORMED) from None
-    if len(raw) != len(token) * 3 >> 2:
-        raise InvalidToken(TokenFault.MALFORMED)
-    return raw
-
-
-def _encode(data: bytes) -> str:
-    return binascii.b2a_base64(data, newline=False).translate(_FROM_STANDARD).rstrip(b"=").decode()
 
 
 class MintedToken(NamedTuple):
@@ -129,7 +90,8 @@ class TokenCodec:
         self._clock = clock
         self._cache_size = cache_size
         self._opened: dict[str, TokenClaims] = {}
-        self._openers = _openers(key_ring)
+        self._openers = _openers(key_ring, TOKEN_VERSION)
+        self._legacy_openers = _openers(key_ring, legacy.LEGACY_VERSION)
 
     @property
     def key_ring(self) -> KeyRing:
@@ -138,7 +100,8 @@ class TokenCodec:
     @key_ring.setter
     def key_ring(self, ring: KeyRing) -> None:
         self._opened = {}
-        self._openers = _openers(ring)
+        self._openers = _openers(ring, TOKEN_VERSION)
+        self._legacy_openers = _openers(ring, legacy.LEGACY_VERSION)
         self._key_ring = ring
 
     def mint(
@@ -166,7 +129,7 @@ class TokenCodec:
         key_id, aead = self._key_ring.minting_aead()
         header = _HEADER.pack(TOKEN_VERSION, key_id)
         nonce = os.urandom(NONCE_SIZE)
-        token = _encode(header + nonce + aead.encrypt(nonce, pack_claims(claims), header))
+        token = (header + nonce + aead.encrypt(nonce, pack_claims(claims), header)).hex()
         return MintedToken(token, claims, key_id)
 
     def open(self, token: str) -> TokenClaims:
@@ -183,10 +146,18 @@ class TokenCodec:
         return claims
 
     def open_uncached(self, token: str) -> TokenClaims:
-        """Decode, authenticate and parse; does not check expiry (callers do)."""
-        if not _MIN_TEXT_LENGTH <= len(token) <= _MAX_TEXT_LENGTH:
-            raise InvalidToken(TokenFault.MALFORMED)
-        raw = _decode(token)
+        """Decode, authenticate and parse; does not check expiry (callers do).
+
+        Only lower-case text of a current token's length can be one (`a2b_hex` would take
+        upper case too); anything else can only be a version 1 token, whose text starts
+        with an upper-case 'A', or nothing at all.
+        """
+        if not (_MIN_TEXT_LENGTH <= len(token) <= _MAX_TEXT_LENGTH and token == token.lower()):
+            return self._open_legacy(token)
+        try:
+            raw = binascii.a2b_hex(token)
+        except ValueError:  # odd length, non-hex or non-ASCII text
+            raise InvalidToken(TokenFault.MALFORMED) from None
         header = raw[:_HEADER_SIZE]
         aead = self._openers.get(header)  # this version, a key in the ring
         if aead is None:
@@ -195,11 +166,29 @@ class TokenCodec:
             return unpack_claims(
                 aead.decrypt(raw[_HEADER_SIZE:_PREFIX_SIZE], raw[_PREFIX_SIZE:], header)
             )
-        except (InvalidTag, ValueError, struct.error):
+        except (InvalidTag, ValueError):
+            raise InvalidToken(TokenFault.MALFORMED) from None
+
+    def _open_legacy(self, token: str) -> TokenClaims:
+        if not _MIN_LEGACY_LENGTH <= len(token) <= _MAX_LEGACY_LENGTH:
+            raise InvalidToken(TokenFault.MALFORMED)
+        try:
+            raw = legacy.decode_text(token)
+        except ValueError:  # also UnicodeEncodeError and binascii.Error
+            raise InvalidToken(TokenFault.MALFORMED) from None
+        header = raw[:_HEADER_SIZE]
+        aead = self._legacy_openers.get(header)
+        if aead is None:
+            raise InvalidToken(TokenFault.MALFORMED)
+        try:
+            return legacy.unpack_claims(
+                aead.decrypt(raw[_HEADER_SIZE:_PREFIX_SIZE], raw[_PREFIX_SIZE:], header)
+            )
+        except (InvalidTag, ValueError):
             raise InvalidToken(TokenFault.MALFORMED) from None
 
 
-def _openers(ring: KeyRing) -> dict[bytes, AESGCM]:
-    """The cipher for each header a token of this version may carry: looking the header up
+def _openers(ring: KeyRing, version: int) -> dict[bytes, AESGCM]:
+    """The cipher for each header a token of `version` may carry: looking the header up
     checks the version and finds the key in one step."""
-    return {_HEADER.pack(TOKEN_VERSION, key_id): aead for key_id, aead in ring.aeads().items()}
+    return {_HEADER.pack(version, key_id): aead for key_id, aead in ring.aeads().items()}

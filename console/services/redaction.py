@@ -22,7 +22,8 @@ MASK_SHOWN = 4
 REDACTED = "<redacted>"
 """Replaces credentials that have no use in a display at all (header values, URL passwords)."""
 TOKEN_LIKE_MIN_LENGTH = 40
-"""Our tokens are base64url of at least 60 characters; ids (32 hex) stay readable."""
+"""Our tokens are lower-case hex of at least 120 characters (version 1 ones base64url of at
+least 100); ids (32 hex) stay readable."""
 
 MIN_DERIVED_SECRET_LENGTH = 8
 """Shortest Authorization credential that `bearer_credentials` reports."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import struct
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,7 +19,7 @@ from adapter_core.tokens.claims import (
 )
 from tests.adapter_core.strategies import claims
 
-ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+HEX = "0123456789abcdef"
 FAR_PAST = 0.0
 
 
@@ -36,14 +37,6 @@ def codec_at(now: float, ring: KeyRing | None = None) -> TokenCodec:
     return TokenCodec(ring or KeyRing.generate(), clock=Clock(now))
 
 
-def b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def unb64(token: str) -> bytes:
-    return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-
-
 RING = KeyRing.generate()
 CODEC = codec_at(FAR_PAST, RING)
 
@@ -55,10 +48,11 @@ def test_any_valid_claims_round_trip(original: TokenClaims) -> None:
     assert CODEC.open(sealed.token) == original
 
 
-def test_minted_token_is_url_safe_and_carries_the_request() -> None:
+def test_minted_token_is_lower_case_hex_and_carries_the_request() -> None:
     codec = codec_at(1_000_000)
     minted = codec.mint(14601, ["BESTBROKER"], [137780091, 137792301], True)
-    assert set(minted.token) <= set(ALPHABET)
+    assert set(minted.token) <= set(HEX)
+    assert minted.token.startswith("02")  # the version byte
     claims = codec.open(minted.token)
     assert claims.user_id == 14601
     assert claims.broker_names == ("BESTBROKER",)
@@ -84,11 +78,11 @@ def test_every_token_gets_a_fresh_id_and_nonce() -> None:
 @settings(max_examples=300)
 @given(claims(), st.data())
 def test_every_single_byte_change_is_rejected(original: TokenClaims, data: st.DataObject) -> None:
-    raw = bytearray(unb64(CODEC.seal(original).token))
+    raw = bytearray(bytes.fromhex(CODEC.seal(original).token))
     index = data.draw(st.integers(0, len(raw) - 1), label="byte")
     raw[index] ^= data.draw(st.integers(1, 255), label="xor")
     with pytest.raises(InvalidToken) as refused:
-        CODEC.open_uncached(b64(bytes(raw)))
+        CODEC.open_uncached(raw.hex())
     assert refused.value.fault is TokenFault.MALFORMED
 
 
@@ -100,7 +94,8 @@ def test_every_single_character_change_is_rejected(
     token = CODEC.seal(original).token
     index = data.draw(st.integers(0, len(token) - 1), label="position")
     replacement = data.draw(
-        st.sampled_from(ALPHABET).filter(lambda char: char != token[index]), label="char"
+        st.sampled_from(HEX + HEX.upper()).filter(lambda char: char != token[index]),
+        label="char",
     )
     with pytest.raises(InvalidToken):
         CODEC.open_uncached(token[:index] + replacement + token[index + 1 :])
@@ -124,7 +119,7 @@ def test_extension_is_rejected(original: TokenClaims, suffix: str) -> None:
 @given(
     claims(),
     st.data(),
-    st.text(st.characters(max_codepoint=127, exclude_characters=ALPHABET), min_size=1, max_size=8),
+    st.text(st.characters(max_codepoint=127, exclude_characters=HEX), min_size=1, max_size=8),
 )
 def test_characters_outside_the_alphabet_are_never_skipped(
     original: TokenClaims, data: st.DataObject, inserted: str
@@ -143,7 +138,18 @@ def test_arbitrary_text_is_rejected_with_the_one_error_type(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "=", "A" * 9000, "Bearer x", "AAAA====", " " * 200, "é" * 200, "+/" * 100],
+    [
+        "",
+        "=",
+        "A" * 9000,
+        "0" * 13_000,
+        "Bearer x",
+        "AAAA====",
+        " " * 200,
+        "é" * 200,
+        "+/" * 100,
+        "02" + "0" * 199,
+    ],
 )
 def test_malformed_shapes_are_rejected(text: str) -> None:
     with pytest.raises(InvalidToken) as refused:
@@ -151,26 +157,50 @@ def test_malformed_shapes_are_rejected(text: str) -> None:
     assert refused.value.fault is TokenFault.MALFORMED
 
 
-def test_padding_or_standard_alphabet_variants_are_rejected() -> None:
+def test_other_spellings_of_the_same_bytes_are_rejected() -> None:
     token = CODEC.mint(1, ["B"], None, False).token
-    raw = unb64(token)
-    padded = base64.urlsafe_b64encode(raw).decode()
-    standard = base64.b64encode(raw).decode().rstrip("=")
-    for variant in {padded, standard} - {token}:
+    raw = bytes.fromhex(token)
+    spellings = {
+        token.upper(),
+        _one_letter_upper(token),
+        base64.urlsafe_b64encode(raw).decode(),
+        base64.urlsafe_b64encode(raw).decode().rstrip("="),
+        " " + token,
+        token + "\n",
+    }
+    for spelling in spellings:
         with pytest.raises(InvalidToken):
-            CODEC.open_uncached(variant)
+            CODEC.open_uncached(spelling)
 
 
-def test_unknown_version_is_rejected_even_with_a_valid_tag() -> None:
+def _one_letter_upper(token: str) -> str:
+    index = next(index for index, char in enumerate(token) if char in "abcdef")
+    return token[:index] + token[index].upper() + token[index + 1 :]
+
+
+@pytest.mark.parametrize("version", [0, 1, 3, 255])
+def test_another_version_is_rejected_even_with_a_valid_tag(version: int) -> None:
     token = CODEC.mint(1, ["B"], None, False).token
-    raw = unb64(token)
+    raw = bytes.fromhex(token)
     key_id, aead = RING.minting_aead()
-    header = struct.pack(">BI", 2, key_id)
+    header = struct.pack(">BI", version, key_id)
     nonce = raw[5:17]
     plaintext = aead.decrypt(nonce, raw[17:], raw[:5])
     forged = header + nonce + aead.encrypt(nonce, plaintext, header)
-    with pytest.raises(InvalidToken):
-        CODEC.open_uncached(b64(forged))
+    for text in (forged.hex(), base64.urlsafe_b64encode(forged).decode().rstrip("=")):
+        with pytest.raises(InvalidToken):
+            CODEC.open_uncached(text)
+
+
+def test_sealed_bytes_that_are_not_claims_are_rejected() -> None:
+    key_id, aead = RING.minting_aead()
+    header = struct.pack(">BI", 2, key_id)
+    nonce = bytes(12)
+    claims_like = msgspec.msgpack.encode([b"\x00" * 16, 1, ["B"], None, False, 0])
+    for plaintext in (b"", b"\x00" * 40, claims_like, claims_like + b"\x00"):
+        forged = header + nonce + aead.encrypt(nonce, plaintext, header)
+        with pytest.raises(InvalidToken):
+            CODEC.open_uncached(forged.hex())
 
 
 def test_a_token_from_another_key_ring_is_rejected() -> None:

@@ -8,6 +8,7 @@ import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from adapter_core.store.base import IssuedToken, StoreUnavailable
@@ -158,7 +159,7 @@ async def test_a_schema_1_store_keeps_every_token_and_revocation(tmp_path: Path)
     try:
         record = await store.issued_token(b"\x07" * 16)
         assert record is not None
-        assert record.claims == claims_for(b"\x07" * 16)._replace(issued_at=1007)
+        assert record.claims == msgspec.structs.replace(claims_for(b"\x07" * 16), issued_at=1007)
         assert await store.load_revocations(0) == {b"\x04" * 16: 2_000_000_000}
         await store.record_issued(IssuedToken(claims_for(b"\x01" * 16), key_id=3))
         with pytest.raises(StoreUnavailable):

@@ -29,10 +29,6 @@ def _fresh_copies(tokens: list[str]) -> list[str]:
     return [binascii.a2b_base64(binascii.b2a_base64(t.encode())).decode() for t in tokens]
 
 
-def _token_bytes(token: str) -> bytes:
-    return binascii.a2b_base64(token.replace("-", "+").replace("_", "/") + "=" * (-len(token) % 4))
-
-
 def measure() -> list[Figure]:
     ring = KeyRing.generate()
     codec = TokenCodec(ring, cache_size=TOKENS)
@@ -40,7 +36,7 @@ def measure() -> list[Figure]:
         codec.mint(14601, ["BESTBROKER"], [137780091, 137792301], True).token for _ in range(TOKENS)
     ]
     _, aead = ring.minting_aead()
-    raw = [_token_bytes(token) for token in tokens]
+    raw = [bytes.fromhex(token) for token in tokens]
     sealed = [(r[_HEADER_SIZE:_PREFIX_SIZE], r[_PREFIX_SIZE:], r[:_HEADER_SIZE]) for r in raw]
 
     def raw_decrypt() -> None:
