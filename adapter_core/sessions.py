@@ -16,7 +16,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from adapter_core.account_book import AccountBook
 from adapter_core.backend.model import TraderAccount
@@ -29,8 +29,10 @@ a logged-out token's activity. Memory only: a restart forgets them."""
 MAX_REQUEST_IDS = 1024
 
 
-@dataclass(frozen=True, slots=True)
-class SessionKey:
+class SessionKey(NamedTuple):
+    """A NamedTuple, not a dataclass: every TradingView request looks one up, and a tuple
+    hashes and compares in C."""
+
     token_id: bytes
     account_id: int
 
@@ -217,6 +219,10 @@ class SessionRegistry:
         book.idle_since = now
         self._books[account_id] = book
         return book
+
+    def session(self, token_id: bytes, account_id: int) -> TraderSession | None:
+        """The open session of this token on this account, if there is one."""
+        return self._sessions.get(SessionKey(token_id, account_id))
 
     def sessions_of(self, token_id: bytes) -> list[TraderSession]:
         return [self._sessions[key] for key in self._by_token.get(token_id, ())]

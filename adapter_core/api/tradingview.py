@@ -100,10 +100,8 @@ class TradingViewApi:
         account_id = whole_number(account_text)
         if account_id is None:
             raise Refusal(FOREIGN_ACCOUNT)
-        known = self.sessions.sessions_of(claims.token_id)
-        account = next(
-            (s.account for s in known if s.account.ctid_trader_account_id == account_id), None
-        )
+        known = self.sessions.session(claims.token_id, account_id)
+        account = None if known is None else known.account
         if account is None:
             visible = {a.ctid_trader_account_id: a for a in await self.visible_accounts(claims)}
             account = visible.get(account_id)
@@ -126,6 +124,7 @@ async def _form(request: Request) -> Form:
 
 def tradingview_routes(api: TradingViewApi) -> list[Route]:
     market = api.market
+    shown_order = mapping.ShownOrders()
 
     async def config(request: Request) -> Response:
         await api.claims(request)
@@ -167,7 +166,7 @@ def tradingview_routes(api: TradingViewApi) -> list[Route]:
     async def orders(request: Request) -> Response:
         session = await api.session(request, request.path_params["account_id"])
         shown = [
-            mapping.order_json(order, market.symbols_by_id[order.symbol_id])
+            shown_order(order, market.symbols_by_id[order.symbol_id])
             for order in session.book.orders.values()
             if order.order_type is not OrderType.STOP_LOSS_TAKE_PROFIT
         ]
@@ -180,7 +179,7 @@ def tradingview_routes(api: TradingViewApi) -> list[Route]:
     async def orders_history(request: Request) -> Response:
         session = await api.session(request, request.path_params["account_id"])
         shown = [
-            mapping.order_json(order, market.symbols_by_id[order.symbol_id])
+            shown_order(order, market.symbols_by_id[order.symbol_id])
             for order in session.book.order_history.values()
             if order.order_type is not OrderType.STOP_LOSS_TAKE_PROFIT
         ]
@@ -351,11 +350,11 @@ def tradingview_routes(api: TradingViewApi) -> list[Route]:
         answers: list[dict[str, Any]] = []
         for name in names[:200]:
             symbol = market.symbols_by_name.get(name)
-            spot = market.spots.get(symbol.symbol_id) if symbol else None
-            if symbol is None or spot is None:
+            entry = market.quote(symbol) if symbol else None
+            if entry is None:
                 answers.append({"s": "error", "n": name, "v": {}, "errmsg": "Unknown symbol."})
             else:
-                answers.append({"s": "ok", "n": name, "v": mapping.quote_json(spot, symbol)})
+                answers.append(entry)
         return ok(answers)
 
     async def depth(request: Request) -> Response:

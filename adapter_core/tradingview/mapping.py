@@ -172,6 +172,29 @@ def order_json(order: Order, symbol: Symbol) -> JSON:
     return shown
 
 
+class ShownOrders:
+    """`order_json` of each order, built once per version of the order and shared.
+
+    Orders are immutable and replaced when they change, so the order object itself says
+    whether the answer built for it still holds; TradingView lists every order of the session
+    each second. Answers are never changed after they are built.
+    """
+
+    def __init__(self, limit: int = 65_536) -> None:
+        self._shown: dict[int, tuple[Order, Symbol, JSON]] = {}
+        self._limit = limit
+
+    def __call__(self, order: Order, symbol: Symbol) -> JSON:
+        kept = self._shown.get(order.order_id)
+        if kept is not None and kept[0] is order and kept[1] is symbol:
+            return kept[2]
+        if len(self._shown) >= self._limit:
+            self._shown.clear()
+        shown = order_json(order, symbol)
+        self._shown[order.order_id] = (order, symbol, shown)
+        return shown
+
+
 def bracket_json(bracket: Bracket, symbol: Symbol) -> JSON:
     shown: JSON = {
         "id": bracket.bracket_id,

@@ -542,3 +542,34 @@ async def test_depth_levels_start_at_the_spot_and_widen(backend: SimulatedBacken
     assert [price for price, _ in book.bids] == sorted((p for p, _ in book.bids), reverse=True)
     assert [price for price, _ in book.asks] == sorted(p for p, _ in book.asks)
     assert book.asks[-1][1] > book.asks[0][1]
+
+
+@pytest.mark.parametrize("side", [TradeSide.BUY, TradeSide.SELL])
+@pytest.mark.parametrize(
+    ("account_id", "symbol_id", "opened_at", "moved_to"),
+    [
+        (ACCOUNT, EURUSD, 1.1, 1.1037),
+        (EUR_ACCOUNT, EURUSD, 1.1, 1.0941),
+        (ACCOUNT, USDJPY, 150.0, 151.005),
+        (EUR_ACCOUNT, USDJPY, 150.0, 148.5),
+    ],
+)
+async def test_unrealized_pnl_is_what_closing_realises(
+    backend: SimulatedBackend,
+    side: TradeSide,
+    account_id: int,
+    symbol_id: int,
+    opened_at: float,
+    moved_to: float,
+) -> None:
+    backend.set_price(symbol_id, opened_at)
+    opened = await backend.place_order(account_id, NewOrder(symbol_id, side, LOT, OrderType.MARKET))
+    backend.set_price(symbol_id, moved_to)
+    account = await backend.account(account_id)
+    assert account is not None
+    [position] = [
+        p for p in (await backend.reconcile(account_id))[0] if p.position_id == opened.position_id
+    ]
+    unrealized = backend.position_pnl(position, account)
+    await backend.close_position(account_id, position.position_id, LOT)
+    assert (await backend.deals(account_id))[-1].gross_profit == unrealized
