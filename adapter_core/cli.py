@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import re
@@ -67,6 +68,16 @@ def _origin(text: str) -> str:
     return text
 
 
+def _proxy(text: str) -> str:
+    """An IP address or network (CIDR) whose forwarding headers are believed."""
+    try:
+        return str(ipaddress.ip_network(text, strict=False))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an IP address or network such as 10.0.0.5 or 10.0.0.0/24"
+        ) from None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tv-adapter",
@@ -118,6 +129,16 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ORIGIN",
         help="a browser origin allowed besides https://*.tradingview.com (repeatable), "
         "e.g. https://tv.example-broker.com",
+    )
+    serve.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        type=_proxy,
+        metavar="ADDRESS",
+        help="a reverse proxy (IP address or network, repeatable) whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed: sessions and the access log then show the client's "
+        "address, not the proxy's (default: believe no one)",
     )
     serve.add_argument(
         "--tls-cert",
@@ -223,7 +244,15 @@ def _serve(args: argparse.Namespace) -> int:
         def announce(url: str) -> None:
             print(_banner(adapter, url, data_dir), flush=True)
 
-        run(app, sock, announce, args.log_level, adapter.services.events.close, tls)
+        run(
+            app,
+            sock,
+            announce,
+            args.log_level,
+            adapter.services.events.close,
+            tls,
+            args.trusted_proxy,
+        )
     finally:
         lock.release()
     return 0

@@ -14,7 +14,7 @@ import logging
 import signal
 import socket
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -55,14 +55,20 @@ def base_url(sock: socket.socket, *, tls: bool = False) -> str:
     return f"{'https' if tls else 'http'}://{shown}:{port}"
 
 
-def server_config(app: ASGIApp, log_level: str = "info") -> uvicorn.Config:
+def server_config(
+    app: ASGIApp, log_level: str = "info", trusted_proxies: Sequence[str] = ()
+) -> uvicorn.Config:
+    """uvicorn's settings for the adapter. `X-Forwarded-For` and `X-Forwarded-Proto` are read
+    only from `trusted_proxies` (addresses or networks): from anyone else they would let a
+    client choose the address that sessions and the access log show."""
     return uvicorn.Config(
         app,
         access_log=False,
         log_config=None,
         log_level=log_level,
         server_header=False,
-        proxy_headers=False,
+        proxy_headers=bool(trusted_proxies),
+        forwarded_allow_ips=list(trusted_proxies) or None,
         lifespan="on",
         timeout_graceful_shutdown=10,
         http=BoundedHttpToolsProtocol,
@@ -160,10 +166,11 @@ def run(
     log_level: str,
     on_stopping: Callable[[], None] | None = None,
     tls: ssl.SSLContext | None = None,
+    trusted_proxies: Sequence[str] = (),
 ) -> None:
     """Blocking entry point: uvloop where available, graceful stop on SIGTERM; HTTPS with the
     `tls` context (ours, so a renewed certificate can be loaded into it while serving)."""
-    config = server_config(app, log_level)
+    config = server_config(app, log_level, trusted_proxies)
     config.load()
     config.ssl = tls
     settle_garbage_collector()
