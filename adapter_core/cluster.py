@@ -251,5 +251,7 @@ class Cluster:
             if self.sessions_source is not None and self.health.redis:
                 summary = orjson.dumps(self.sessions_source())
                 with contextlib.suppress(StoreUnavailable):
-                    await self.store.call(self.store.client.set(key, summary, px=SESSIONS_TTL_MS))
+                    await self.store.call(
+                        self.store.client.set(key, summary, px=SESSIONS_TTL_MS), writes=True
+                    )
             await asyncio.sleep(SESSIONS_INTERVAL)

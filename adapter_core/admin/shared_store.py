@@ -63,11 +63,12 @@ async def store_info(cluster: Cluster | None) -> dict[str, Any]:
         }
     health = cluster.health
     healthy = health.trusted
+    problem = (health.problem or "unknown") if not healthy else cluster.store.full_problem
     return {
         "kind": "redis",
         "address": store_address(cluster),
         "instance": cluster.instance_id,
         "healthy": healthy,
-        "problem": None if healthy else health.problem or "unknown",
+        "problem": problem,
         "instances": await live_instances(cluster),
     }

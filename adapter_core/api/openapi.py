@@ -568,6 +568,7 @@ def _paths(demo_crm: bool) -> JSON:
                             "store": {"enum": ["sqlite", "redis"]},
                             "healthy": _BOOLEAN,
                             "instance": _STRING,
+                            "problem": _STRING,
                         },
                     ),
                     503,

@@ -13,7 +13,9 @@ timeout; a Redis that does not answer in time is StoreUnavailable, never a hang.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import time
 from collections.abc import Awaitable
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
@@ -22,7 +24,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import OutOfMemoryError, RedisError
 
 from adapter_core.store import record_filter
 from adapter_core.store.base import (
@@ -46,6 +48,9 @@ ISSUED_RETENTION = 7 * 24 * 3600
 CALL_TIMEOUT = 0.5
 """Seconds any one Redis call may take before the adapter treats Redis as unavailable."""
 READ_BATCH = 500
+FULL = "Redis is full (maxmemory) and refuses writes"
+
+log = logging.getLogger(__name__)
 
 _REVOKE = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EXAT', ARGV[2]) then
@@ -133,13 +138,38 @@ class RedisTokenStore:
         self.listener = listener or client
         """The client subscriptions are made on (one that does not retry)."""
         self._revoke = client.register_script(_REVOKE)
+        self.full_since: float | None = None
+        """When Redis began refusing writes for want of memory; None while it takes them.
 
-    async def call(self, call: Awaitable[T]) -> T:
-        """Await one Redis call; a failure or timeout is StoreUnavailable."""
+        Reads still work then (polls are answered, revocations are known), but no token can
+        be minted and no logout recorded: /healthz and /admin/info say so, and the log says
+        it once when it starts and once when it ends."""
+
+    @property
+    def full_problem(self) -> str | None:
+        """What a full Redis stops, for /healthz and /admin/info; None while it has room."""
+        if self.full_since is None:
+            return None
+        return f"{FULL}: no token can be minted and no logout recorded"
+
+    async def call(self, call: Awaitable[T], *, writes: bool = False) -> T:
+        """Await one Redis call; a failure or timeout is StoreUnavailable. A call that
+        `writes` and succeeds shows Redis has room again."""
         try:
-            return await call
+            result = await call
+        except OutOfMemoryError as exc:
+            if self.full_since is None:
+                self.full_since = time.time()
+                log.warning(
+                    "%s: no token can be minted and no logout recorded until it has room", FULL
+                )
+            raise StoreUnavailable(FULL) from exc
         except (RedisError, OSError) as exc:
             raise StoreUnavailable(f"Redis did not answer: {exc}") from exc
+        if writes and self.full_since is not None:
+            self.full_since = None
+            log.warning("Redis takes writes again")
+        return result
 
     async def record_issued(self, issued: IssuedToken) -> None:
         token_hex = issued.claims.token_id.hex()
@@ -147,13 +177,13 @@ class RedisTokenStore:
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.set(TOKEN_KEY + token_hex, _claims_json(issued), exat=keep_until)
             pipe.zadd(ISSUED_INDEX, {token_hex: issued.claims.issued_at})
-            await self.call(pipe.execute())
+            await self.call(pipe.execute(), writes=True)
 
     async def revoke(self, token_id: bytes, revoked_at: int, expires_at: int) -> bool:
         token_hex = token_id.hex()
         keys = [REVOKED_KEY + token_hex, REVOKED_INDEX]
         arguments: list[str | int] = [revoked_at, expires_at, token_hex, REVOCATION_CHANNEL]
-        newly: Any = await self.call(self._revoke(keys=keys, args=arguments))
+        newly: Any = await self.call(self._revoke(keys=keys, args=arguments), writes=True)
         return bool(newly)
 
     async def revoked_at(self, token_id: bytes) -> int | None:

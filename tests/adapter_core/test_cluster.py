@@ -280,3 +280,36 @@ def test_an_event_id_from_one_instance_never_resumes_a_stream_on_another(
         event_id = _first_event_id(first)
         assert _hello(first, event_id)["resumed"] is True
         assert _hello(second, event_id)["resumed"] is False
+
+
+def test_a_full_redis_refuses_mints_and_logouts_clearly_and_says_so_until_it_has_room(
+    tmp_path: Path, redis: RedisServer
+) -> None:
+    with _cluster(tmp_path, redis, 1) as [instance]:
+        token = mint(instance.url, instance.broker_secret)
+        control = redis_client.Redis.from_url(redis.url)
+        control.config_set("maxmemory-policy", "noeviction")
+        control.config_set("maxmemory", "1")
+        try:
+            refused = _try_mint(instance, 5)
+            assert refused.status_code == 503
+            assert "none was issued" in refused.json()["errmsg"]
+            assert _logout(instance, token).json()["errmsg"] == (
+                "The logout could not be recorded. Try again."
+            )
+            assert _accounts(instance, token).status_code == 200  # reads still work
+            health = httpx.get(f"{instance.url}/healthz", timeout=5)
+            assert health.status_code == 200
+            assert "Redis is full (maxmemory)" in health.json()["d"]["problem"]
+            admin = {"Authorization": f"Bearer {instance.broker_secret}"}
+            info = httpx.get(f"{instance.url}/admin/info", headers=admin, timeout=5).json()["d"]
+            assert info["store"]["healthy"] is True
+            assert "no logout recorded" in info["store"]["problem"]
+            assert instance.stderr_text().count("Redis is full (maxmemory)") == 1
+        finally:
+            control.config_set("maxmemory", "0")
+        assert _try_mint(instance, 5).status_code == 200
+        assert "problem" not in httpx.get(f"{instance.url}/healthz", timeout=5).json()["d"]
+        assert "Redis takes writes again" in instance.stderr_text()
+        assert _logout(instance, token).json() == {"s": "ok"}
+        control.close()
