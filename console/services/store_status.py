@@ -7,7 +7,7 @@ console shows nothing rather than guess.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -21,6 +21,8 @@ class StoreStatus(msgspec.Struct, frozen=True):
     instance: str | None = None
     """The id of the instance that answered."""
     problem: str | None = None
+    """Why it is unhealthy; or, while healthy, what it cannot do (a full Redis takes no
+    mints or logouts but still answers polls)."""
     instances: tuple[str, ...] = ()
     """The live instances sharing the store, the one that answered included."""
 
@@ -29,11 +31,20 @@ class StoreStatus(msgspec.Struct, frozen=True):
         return len(self.instances) > 1
 
     @property
+    def severity(self) -> Literal["error", "warning", "ok"]:
+        """Unhealthy; healthy but unable to do something; or fine."""
+        if not self.healthy:
+            return "error"
+        return "warning" if self.problem else "ok"
+
+    @property
     def summary(self) -> str:
         """One line for the status bar."""
-        if self.healthy:
-            return "store: sqlite" if self.kind == "sqlite" else f"store: {self.kind} (healthy)"
-        return f"store: {self.kind} — unhealthy: {self.problem or 'no reason given'}"
+        if not self.healthy:
+            return f"store: {self.kind} — unhealthy: {self.problem or 'no reason given'}"
+        if self.problem:
+            return f"store: {self.kind} — {self.problem}"
+        return "store: sqlite" if self.kind == "sqlite" else f"store: {self.kind} (healthy)"
 
     @property
     def detail(self) -> str:
@@ -45,7 +56,7 @@ class StoreStatus(msgspec.Struct, frozen=True):
             parts.append(f"answered by instance {self.instance}")
         if self.instances:
             parts.append(f"instances sharing it: {', '.join(self.instances)}")
-        if self.problem and not self.healthy:
+        if self.problem:
             parts.append(f"problem: {self.problem}")
         return "; ".join(parts)
 

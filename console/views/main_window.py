@@ -59,6 +59,8 @@ PRODUCTION_STYLE = (
 STATUS_MESSAGE_MS = 15000
 SWATCH_SIZE = 14
 STRIP_WIDTH = 6
+STORE_COLOURS = {"error": "#c62828", "warning": "#b26a00", "ok": "palette(text)"}
+"""The status bar's store label by `StoreStatus.severity`."""
 
 
 def icon(name: str) -> QIcon:
@@ -264,10 +266,9 @@ class MainWindow(QMainWindow):
             self.store_label.setToolTip("")
             self.store_label.hide()
             return
-        colour = "palette(text)" if store.healthy else "#c62828"
         self.store_label.setText(store.summary)
         self.store_label.setToolTip(store.detail)
-        self.store_label.setStyleSheet(f"color: {colour};")
+        self.store_label.setStyleSheet(f"color: {STORE_COLOURS[store.severity]};")
         self.store_label.show()
 
     def show_keyring(self, backend: str, persistent: bool, reason: str = "") -> None:

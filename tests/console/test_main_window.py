@@ -122,6 +122,19 @@ def test_the_status_bar_shows_the_adapters_store_and_its_health(window: MainWind
     assert label.text() == "store: redis (healthy)"
     assert "redis://10.0.0.5:6379/0" in label.toolTip()
     assert "web-1-a1b2c3, web-2" in label.toolTip()
+    full = StoreStatus(
+        "redis",
+        True,
+        problem="Redis is full (maxmemory) and refuses writes: no token can be minted and no "
+        "logout recorded",
+    )
+    window.show_store(full)
+    assert label.text() == (
+        "store: redis — Redis is full (maxmemory) and refuses writes: no token can be minted "
+        "and no logout recorded"
+    )
+    assert "#b26a00" in label.styleSheet()
+    assert "problem: Redis is full" in label.toolTip()
     sick = StoreStatus("redis", False, problem="Redis is unreachable (connection refused)")
     window.show_store(sick)
     assert label.text() == "store: redis — unhealthy: Redis is unreachable (connection refused)"
