@@ -95,6 +95,8 @@ class Controller(QObject):
         self._demo_clients: asyncio.Task[None] | None = None
         self._problems: list[str] = []
         self.window.profile_switch_requested.connect(self.workspace.set_active)
+        self._store_source: AdapterOps | None = None
+        """The operations whose `store_changed` the status bar follows: the active profile's."""
         self.workspace.active_changed.connect(self._active_changed)
         self.workspace.profiles_changed.connect(self._show_profiles)
         self.health.checking.connect(self._health_checking)
@@ -159,6 +161,10 @@ class Controller(QObject):
         self.remove_action.setEnabled(remote)
         for page in (self.tokens, self.logout, self.sessions, self.verify, self.demo):
             page.show_ops(ops)
+        if self._store_source is not None:
+            self._store_source.store_changed.disconnect(self.window.show_store)
+        ops.store_changed.connect(self.window.show_store)
+        self._store_source = ops
         self.window.show_store(None)  # the last profile's store is not this one's
         self.health.start()
 
@@ -169,7 +175,6 @@ class Controller(QObject):
     def _show_health(self, ops: AdapterOps, report: HealthReport) -> None:
         detail = f"{report.report.message} (checked {local_time(report.checked_at)})"
         self.window.show_reachability(report.summary, report.ok, detail)
-        self.window.show_store(report.store)
 
     def test_connection(self) -> None:
         self.tasks.spawn(self._test_connection())

@@ -73,8 +73,6 @@ class MintResult:
 class HealthReport:
     report: ConnectionReport
     checked_at: float
-    store: StoreStatus | None = None
-    """What the adapter said of its token store in the same check; None if it said nothing."""
 
     @property
     def ok(self) -> bool:
@@ -191,6 +189,13 @@ class AdapterOps:
         self._capabilities = offered
         return offered
 
+    async def _recheck_store(self, *, failed: bool) -> None:
+        """Ask what the store says now after a write it may have refused, or one that went
+        through while it said it could not write: the status bar then follows at once rather
+        than at the next health check."""
+        if self.store is not None and (failed or self.store.problem):
+            await self.capabilities(refresh=True)
+
     def _set_store(self, store: StoreStatus | None) -> None:
         self.store = store
         self.store_changed.emit(store)
@@ -208,7 +213,7 @@ class AdapterOps:
             await self.capabilities(refresh=True)
         else:
             self._set_store(None)
-        return HealthReport(report, time.time(), self.store)
+        return HealthReport(report, time.time())
 
     # Minting
 
@@ -225,6 +230,7 @@ class AdapterOps:
             answer = await self.client.generate_token(secret, request)
         except AdapterUnavailable as exc:
             return MintResult(False, str(exc), None, "")
+        await self._recheck_store(failed=answer.status == 503)
         if not answer.ok or not isinstance(answer.data, str) or not answer.data:
             raw = redact_text(answer.raw, self._known.all())
             return MintResult(False, f"HTTP {answer.status}: {answer.errmsg}", answer.status, raw)
@@ -327,6 +333,7 @@ class AdapterOps:
             results.append(result)
             if progress is not None:
                 progress(result)
+        await self._recheck_store(failed=not all(result.ok for result in results))
         self.logged_out.emit(results)
         return results
 
