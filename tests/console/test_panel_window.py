@@ -9,17 +9,13 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from console.controller import Controller
-from tests.support.console_driver import WAIT_MS, build, click, run
+from tests.support.console_driver import WAIT_MS, click, running_console
 
 
 @pytest.fixture
 def controller(qtbot: QtBot, qloop: object, console_home: Path) -> Iterator[Controller]:
-    built = build(console_home)
-    qtbot.addWidget(built.window)
-    built.window.show()
-    run(qtbot, built.start_embedded())
-    yield built
-    run(qtbot, built.shutdown())
+    with running_console(qtbot, console_home) as built:
+        yield built
 
 
 def mint(qtbot: QtBot, controller: Controller) -> None:

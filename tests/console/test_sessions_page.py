@@ -20,7 +20,7 @@ from console.services.session_columns import INSTANCE_COLUMN
 from console.services.session_rows import FeedStatus
 from tests.support.adapter_process import AdapterProcess
 from tests.support.broker_only import BrokerOnlyAdapter
-from tests.support.console_driver import WAIT_MS, build, click, run
+from tests.support.console_driver import WAIT_MS, click, run, running_console
 from tests.support.redis_server import RedisServer
 from tests.support.tradingview_client import TradingViewClient, mint
 
@@ -29,13 +29,8 @@ ACCOUNT = "137780091"
 
 @pytest.fixture
 def controller(qtbot: QtBot, qloop: object, console_home: Path) -> Iterator[Controller]:
-    built = build(console_home)
-    qtbot.addWidget(built.window)
-    built.window.show()
-    run(qtbot, built.start_embedded())
-    built.window.show_page("sessions")
-    yield built
-    run(qtbot, built.shutdown())
+    with running_console(qtbot, console_home, "sessions") as built:
+        yield built
 
 
 def embedded(controller: Controller) -> tuple[str, str]:

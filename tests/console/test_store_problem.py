@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 from console.controller import Controller
 from console.services.profiles import Profile
 from tests.support.adapter_process import AdapterProcess
-from tests.support.console_driver import WAIT_MS, build, click, run
+from tests.support.console_driver import WAIT_MS, click, running_console
 from tests.support.redis_server import RedisServer
 
 FULL = "store: redis — Redis is full (maxmemory) and refuses writes"
@@ -22,13 +22,8 @@ FULL = "store: redis — Redis is full (maxmemory) and refuses writes"
 
 @pytest.fixture
 def controller(qtbot: QtBot, qloop: object, console_home: Path) -> Iterator[Controller]:
-    built = build(console_home)
-    qtbot.addWidget(built.window)
-    built.window.show()
-    run(qtbot, built.start_embedded())
-    built.window.show_page("tokens")
-    yield built
-    run(qtbot, built.shutdown())
+    with running_console(qtbot, console_home, "tokens") as built:
+        yield built
 
 
 def mint_and_wait(qtbot: QtBot, controller: Controller) -> str:

@@ -17,17 +17,13 @@ from console.controller import Controller
 from console.services.logouts import LogoutTarget
 from console.services.profiles import Profile
 from tests.support.broker_only import BrokerOnlyAdapter
-from tests.support.console_driver import WAIT_MS, build, click, run
+from tests.support.console_driver import WAIT_MS, click, run, running_console
 
 
 @pytest.fixture
 def controller(qtbot: QtBot, qloop: object, console_home: Path) -> Iterator[Controller]:
-    built = build(console_home)
-    qtbot.addWidget(built.window)
-    built.window.show()
-    run(qtbot, built.start_embedded())
-    yield built
-    run(qtbot, built.shutdown())
+    with running_console(qtbot, console_home) as built:
+        yield built
 
 
 def send(qtbot: QtBot, controller: Controller, user: str = "14601") -> None:

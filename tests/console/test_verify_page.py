@@ -17,20 +17,15 @@ from console.verify.history import RunHistory
 from console.verify.runner import CANCELLED
 from console.views.verify_page import STATUS, VerifyPage
 from tests.support.broker_only import BrokerOnlyAdapter
-from tests.support.console_driver import WAIT_MS, build, click, run
+from tests.support.console_driver import WAIT_MS, click, run, running_console
 
 RUN_MS = 60_000
 
 
 @pytest.fixture
 def controller(qtbot: QtBot, qloop: object, console_home: Path) -> Iterator[Controller]:
-    built = build(console_home)
-    qtbot.addWidget(built.window)
-    built.window.show()
-    run(qtbot, built.start_embedded())
-    built.window.show_page("verify")
-    yield built
-    run(qtbot, built.shutdown())
+    with running_console(qtbot, console_home, "verify") as built:
+        yield built
 
 
 def quick(page: VerifyPage, *, performance: bool = False) -> None:

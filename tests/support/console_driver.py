@@ -6,7 +6,8 @@ Shared by the GUI test modules, so that one of them never imports another's test
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+import contextlib
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -36,6 +37,24 @@ def run(qtbot: QtBot, coroutine: Coroutine[Any, Any, T]) -> T:
     task = asyncio.ensure_future(coroutine)
     qtbot.waitUntil(task.done, timeout=WAIT_MS)
     return task.result()
+
+
+@contextlib.contextmanager
+def running_console(
+    qtbot: QtBot, console_home: Path, page: str | None = None
+) -> Iterator[Controller]:
+    """The console shown with its embedded adapter started (and `page` open); shut down after.
+
+    A controller fixture yields inside this: pytest resumes the fixture normally after a
+    failed test, so the shutdown runs either way."""
+    built = build(console_home)
+    qtbot.addWidget(built.window)
+    built.window.show()
+    run(qtbot, built.start_embedded())
+    if page is not None:
+        built.window.show_page(page)
+    yield built
+    run(qtbot, built.shutdown())
 
 
 def build(console_home: Path) -> Controller:
