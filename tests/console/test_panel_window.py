@@ -9,7 +9,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from console.controller import Controller
-from tests.support.console_driver import WAIT_MS, click, running_console
+from tests.support.console_driver import WAIT_MS, click, running_console, send_token_request
 
 
 @pytest.fixture
@@ -19,11 +19,8 @@ def controller(qtbot: QtBot, qloop: object, console_home: Path) -> Iterator[Cont
 
 
 def mint(qtbot: QtBot, controller: Controller) -> None:
-    page = controller.tokens
-    page.user_id.setText("14601")
-    page.brokers.set_tags(["BESTBROKER"])
-    click(qtbot, page.send_button)
-    qtbot.waitUntil(page.open_panel_button.isEnabled, timeout=WAIT_MS)
+    send_token_request(qtbot, controller)
+    qtbot.waitUntil(controller.tokens.open_panel_button.isEnabled, timeout=WAIT_MS)
 
 
 def test_the_tokens_page_opens_what_tradingview_would_show_and_a_logout_ends_it(

@@ -20,7 +20,7 @@ from console.services.session_columns import INSTANCE_COLUMN
 from console.services.session_rows import FeedStatus
 from tests.support.adapter_process import AdapterProcess
 from tests.support.broker_only import BrokerOnlyAdapter
-from tests.support.console_driver import WAIT_MS, click, run, running_console
+from tests.support.console_driver import WAIT_MS, click, run, running_console, send_token_request
 from tests.support.redis_server import RedisServer
 from tests.support.tradingview_client import TradingViewClient, mint
 
@@ -261,18 +261,7 @@ def test_without_an_admin_api_the_page_shows_the_tokens_minted_here(
         controller.workspace.profiles_imported()
         controller.workspace.set_active(profile.id)
         tokens = controller.tokens
-        tokens.user_id.setText("14601")
-        tokens.brokers.set_tags(["BESTBROKER"])
-        before = tokens.status.text()
-        click(qtbot, tokens.send_button)
-        qtbot.waitUntil(
-            lambda: (
-                tokens.status.text() not in (before, "")
-                and tokens.send_button.isEnabled()
-                and not tokens.status.text().startswith("Sending")
-            ),
-            timeout=WAIT_MS,
-        )
+        send_token_request(qtbot, controller)
         assert tokens.token.value()
         page = controller.sessions
         qtbot.waitUntil(lambda: page.model.total_rows() == 1, timeout=WAIT_MS)

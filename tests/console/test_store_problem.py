@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 from console.controller import Controller
 from console.services.profiles import Profile
 from tests.support.adapter_process import AdapterProcess
-from tests.support.console_driver import WAIT_MS, click, running_console
+from tests.support.console_driver import WAIT_MS, running_console, send_token_request
 from tests.support.redis_server import RedisServer
 
 FULL = "store: redis — Redis is full (maxmemory) and refuses writes"
@@ -24,21 +24,6 @@ FULL = "store: redis — Redis is full (maxmemory) and refuses writes"
 def controller(qtbot: QtBot, qloop: object, console_home: Path) -> Iterator[Controller]:
     with running_console(qtbot, console_home, "tokens") as built:
         yield built
-
-
-def mint_and_wait(qtbot: QtBot, controller: Controller) -> str:
-    """Send the Tokens page's request; the status it ends with."""
-    tokens = controller.tokens
-    tokens.user_id.setText("14601")
-    tokens.brokers.set_tags(["BESTBROKER"])
-    click(qtbot, tokens.send_button)
-    qtbot.waitUntil(
-        lambda: tokens.send_button.isEnabled() and tokens.status.text().startswith("HTTP"),
-        timeout=WAIT_MS,
-    )
-    status: str = tokens.status.text()
-    tokens.status.clear()
-    return status
 
 
 def test_the_status_bar_follows_a_full_redis_at_the_next_mint(
@@ -59,11 +44,11 @@ def test_the_status_bar_follows_a_full_redis_at_the_next_mint(
         try:
             control.config_set("maxmemory-policy", "noeviction")
             control.config_set("maxmemory", "1")
-            assert mint_and_wait(qtbot, controller).startswith("HTTP 503")
+            assert send_token_request(qtbot, controller).startswith("HTTP 503")
             assert label.text().startswith(FULL)  # asked again before the answer was shown
             assert "#b26a00" in label.styleSheet()
             control.config_set("maxmemory", "0")
-            assert mint_and_wait(qtbot, controller).startswith("HTTP 200")
+            assert send_token_request(qtbot, controller).startswith("HTTP 200")
             assert label.text() == "store: redis (healthy)"
         finally:
             control.close()

@@ -17,26 +17,13 @@ from console.controller import Controller
 from console.services.logouts import LogoutTarget
 from console.services.profiles import Profile
 from tests.support.broker_only import BrokerOnlyAdapter
-from tests.support.console_driver import WAIT_MS, click, run, running_console
+from tests.support.console_driver import WAIT_MS, click, run, running_console, send_token_request
 
 
 @pytest.fixture
 def controller(qtbot: QtBot, qloop: object, console_home: Path) -> Iterator[Controller]:
     with running_console(qtbot, console_home) as built:
         yield built
-
-
-def send(qtbot: QtBot, controller: Controller, user: str = "14601") -> None:
-    page = controller.tokens
-    page.user_id.setText(user)
-    page.brokers.set_tags(["BESTBROKER"])
-    click(qtbot, page.send_button)
-
-    def answered() -> bool:
-        text = page.status.text()
-        return page.send_button.isEnabled() and not text.startswith(("Sending", "Nothing"))
-
-    qtbot.waitUntil(answered, timeout=WAIT_MS)
 
 
 def switch_to_broker_only(controller: Controller, plain: BrokerOnlyAdapter) -> Profile:
@@ -49,7 +36,7 @@ def switch_to_broker_only(controller: Controller, plain: BrokerOnlyAdapter) -> P
 
 
 def test_a_profile_switch_clears_the_last_answer(qtbot: QtBot, controller: Controller) -> None:
-    send(qtbot, controller)
+    send_token_request(qtbot, controller)
     page = controller.tokens
     assert page.token.value()
     with BrokerOnlyAdapter() as plain:
@@ -63,11 +50,11 @@ def test_a_profile_switch_clears_the_last_answer(qtbot: QtBot, controller: Contr
 def test_a_failed_send_leaves_no_earlier_token_beside_it(
     qtbot: QtBot, controller: Controller
 ) -> None:
-    send(qtbot, controller)
+    send_token_request(qtbot, controller)
     page = controller.tokens
     assert page.token.value()
     run(qtbot, _stop(controller))
-    send(qtbot, controller)
+    send_token_request(qtbot, controller)
     assert page.token.value() == ""
     assert 's":"ok' not in page.raw.toPlainText()
     assert page.expiry.text() == ""
@@ -84,7 +71,7 @@ def test_an_expiry_the_adapter_never_told_is_labelled_an_assumption(
 ) -> None:
     with BrokerOnlyAdapter() as plain:
         switch_to_broker_only(controller, plain)
-        send(qtbot, controller)
+        send_token_request(qtbot, controller)
         page = controller.tokens
         assert page.token.value()
         assert "assumed" in page.expiry.text()
@@ -146,7 +133,7 @@ def test_the_embedded_adapter_keeps_its_port_across_restarts(
 def test_a_logout_from_the_sessions_page_shows_on_the_logout_page(
     qtbot: QtBot, controller: Controller
 ) -> None:
-    send(qtbot, controller, "14602")
+    send_token_request(qtbot, controller, "14602")
     logout = controller.logout
     qtbot.waitUntil(lambda: logout.table.rowCount() == 1, timeout=WAIT_MS)
     ops = controller.workspace.active

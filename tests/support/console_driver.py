@@ -57,6 +57,24 @@ def running_console(
     run(qtbot, built.shutdown())
 
 
+def send_token_request(qtbot: QtBot, controller: Controller, user: str = "14601") -> str:
+    """Fill in and send the Tokens page's request (`user` under BESTBROKER) as an operator
+    would; the status it ends with. The status is cleared first, so the last answer's text
+    never passes for this one's."""
+    page = controller.tokens
+    page.user_id.setText(user)
+    page.brokers.set_tags(["BESTBROKER"])
+    page.status.clear()
+    click(qtbot, page.send_button)
+
+    def answered() -> bool:
+        text = page.status.text()
+        return page.send_button.isEnabled() and bool(text) and not text.startswith("Sending")
+
+    qtbot.waitUntil(answered, timeout=WAIT_MS)
+    return page.status.text()
+
+
 def build(console_home: Path) -> Controller:
     store: SecretStore = KeyringSecretStore(keyring.get_keyring())
     profiles = ProfileStore()
