@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import time
 from collections.abc import Awaitable
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
@@ -138,19 +137,16 @@ class RedisTokenStore:
         self.listener = listener or client
         """The client subscriptions are made on (one that does not retry)."""
         self._revoke = client.register_script(_REVOKE)
-        self.full_since: float | None = None
-        """When Redis began refusing writes for want of memory; None while it takes them.
-
-        Reads still work then (polls are answered, revocations are known), but no token can
-        be minted and no logout recorded: /healthz and /admin/info say so, and the log says
-        it once when it starts and once when it ends."""
+        self._full = False
+        """Redis refused the last write for want of memory. Reads still work then (polls are
+        answered, revocations are known), but no token can be minted and no logout recorded:
+        /healthz and /admin/info say so, and the log says it once when it starts and once
+        when it ends."""
 
     @property
     def full_problem(self) -> str | None:
         """What a full Redis stops, for /healthz and /admin/info; None while it has room."""
-        if self.full_since is None:
-            return None
-        return f"{FULL}: no token can be minted and no logout recorded"
+        return f"{FULL}: no token can be minted and no logout recorded" if self._full else None
 
     async def call(self, call: Awaitable[T], *, writes: bool = False) -> T:
         """Await one Redis call; a failure or timeout is StoreUnavailable. A call that
@@ -158,16 +154,14 @@ class RedisTokenStore:
         try:
             result = await call
         except OutOfMemoryError as exc:
-            if self.full_since is None:
-                self.full_since = time.time()
-                log.warning(
-                    "%s: no token can be minted and no logout recorded until it has room", FULL
-                )
+            if not self._full:
+                self._full = True
+                log.warning("%s until it has room", self.full_problem)
             raise StoreUnavailable(FULL) from exc
         except (RedisError, OSError) as exc:
             raise StoreUnavailable(f"Redis did not answer: {exc}") from exc
-        if writes and self.full_since is not None:
-            self.full_since = None
+        if writes and self._full:
+            self._full = False
             log.warning("Redis takes writes again")
         return result
 

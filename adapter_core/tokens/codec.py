@@ -170,6 +170,8 @@ class TokenCodec:
             raise InvalidToken(TokenFault.MALFORMED) from None
 
     def _open_legacy(self, token: str) -> TokenClaims:
+        """A version 1 token: base64url text, then the same unsealing as `open_uncached`,
+        which keeps its own copy inline because it runs on every first sight of a token."""
         if not _MIN_LEGACY_LENGTH <= len(token) <= _MAX_LEGACY_LENGTH:
             raise InvalidToken(TokenFault.MALFORMED)
         try:
