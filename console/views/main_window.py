@@ -40,6 +40,7 @@ from console.logs import log_dir
 from console.paths import ensure_dir
 from console.services.profiles import Profile
 from console.services.store_status import StoreStatus
+from console.views.elided_label import ElidedLabel
 
 PAGES = ("tokens", "logout", "sessions", "verify", "demo", "activity")
 PAGE_TITLES = {
@@ -156,7 +157,7 @@ class MainWindow(QMainWindow):
         bar = self.statusBar()
         self.url_label = QLabel("", bar)
         self.reach_label = QLabel("", bar)
-        self.store_label = QLabel("", bar)
+        self.store_label = ElidedLabel("", bar)
         self.store_label.setObjectName("storeLabel")
         self.store_label.hide()
         self.keyring_label = QLabel("", bar)
