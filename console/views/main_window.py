@@ -155,12 +155,12 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
-        self.url_label = QLabel("", bar)
+        self.url_label = ElidedLabel("", bar)
         self.reach_label = QLabel("", bar)
         self.store_label = ElidedLabel("", bar)
         self.store_label.setObjectName("storeLabel")
         self.store_label.hide()
-        self.keyring_label = QLabel("", bar)
+        self.keyring_label = ElidedLabel("", bar)
         self.embedded_label = QLabel("Embedded: starting", bar)
         bar.addWidget(self.url_label, 1)
         bar.addPermanentWidget(self.embedded_label)
@@ -251,6 +251,7 @@ class MainWindow(QMainWindow):
         self.profile_strip.setToolTip(f"{profile.name}'s colour")
         url = profile.base_url or "(embedded adapter not running)"
         self.url_label.setText(f"{profile.name}: {url}")
+        self.url_label.setToolTip(self.url_label.text())
 
     def show_reachability(self, text: str, ok: bool | None, detail: str = "") -> None:
         """`text` is the short state; `detail`, the whole health message, is its tooltip."""
@@ -274,6 +275,7 @@ class MainWindow(QMainWindow):
 
     def show_keyring(self, backend: str, persistent: bool, reason: str = "") -> None:
         self.keyring_label.setText(f"Secrets: {backend}")
+        self.keyring_label.setToolTip(self.keyring_label.text())
         self._keyring_note = (
             ""
             if persistent

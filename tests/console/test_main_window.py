@@ -193,3 +193,19 @@ def test_a_log_folder_nothing_can_show_is_reported(
     assert message == (
         f"Could not open the log folder: no file manager answered. It is {log_dir()}."
     )
+
+
+def test_a_long_profile_address_is_elided_and_whole_in_its_tooltip_without_widening_the_window(
+    window: MainWindow,
+) -> None:
+    narrowest = window.minimumSizeHint().width()
+    far = Profile.create("Far", "https://tradingview-adapter." + "region-" * 30 + "example.com")
+    window.reload_profiles([*PROFILES, far], far)
+    window.show_profile(far)
+    window.show_keyring("memory (this run only)", False, "no keyring")
+    assert window.minimumSizeHint().width() == narrowest
+    for label in (window.url_label, window.keyring_label):
+        assert label.toolTip() == label.text()
+    assert far.base_url in window.url_label.text()
+    shown = window.url_label
+    assert shown.minimumSizeHint().width() < shown.width() < shown.sizeHint().width()
