@@ -348,6 +348,13 @@ class StepResult:
         """Another process competed for the server's or the generator's core."""
         return max(self.server_waited, self.generator_waited) >= DISTURBED
 
+    def _cpu_per_request(self) -> str:
+        """Server CPU time per answered request: the adapter's cost next to the bare
+        endpoint's under the same schedule, whatever the machine's speed."""
+        if not self.achieved_per_second or math.isnan(self.server_cpu):
+            return "n/a per request"
+        return f"{self.server_cpu / self.achieved_per_second * 1e6:.0f} µs per request"
+
     def describe(self) -> str:
         return (
             f"{self.tabs:>5} tabs ({self.connections:>3} conns): "
@@ -355,7 +362,8 @@ class StepResult:
             f"achieved {self.achieved_per_second:>6.0f} req/s, "
             f"p50 {self.latency_ms(0.5):6.2f} ms, p99 {self.latency_ms(0.99):7.2f} ms, "
             f"errors {self.errors}, missed {self.missed}; "
-            f"server CPU {_percent(self.server_cpu)} (waited {_percent(self.server_waited)}), "
+            f"server CPU {_percent(self.server_cpu)} ({self._cpu_per_request()}, "
+            f"waited {_percent(self.server_waited)}), "
             f"generator CPU {_percent(self.generator_cpu)} "
             f"(waited {_percent(self.generator_waited)}, "
             f"wake-up lag p99 {_milliseconds(_quantile_ms(self.wake_lags, 0.99))}) "
