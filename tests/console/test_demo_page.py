@@ -251,6 +251,21 @@ def test_playing_to_the_end_draws_the_flow_and_connects_the_panel(
     qtbot.waitUntil(lambda: page.panel.summary["equity"].text() != EMPTY, timeout=WAIT_MS)
 
 
+def test_the_window_fits_a_720_pixel_projector_with_the_panel_filled(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    """The client area and the Trading Panel scroll up and down instead of making the window
+    taller (its least height was 730 px before the title bar); they are never cut sideways."""
+    page, window = controller.demo, controller.window
+    play(qtbot, controller, Case.A)
+    qtbot.waitUntil(lambda: page.panel.summary["balance"].text() != EMPTY, timeout=WAIT_MS)
+    title_bar = 30
+    assert window.minimumSizeHint().height() + title_bar <= 720
+    window.resize(window.minimumSizeHint())
+    for shown in (page.panel, page.client_area):
+        qtbot.waitUntil(lambda shown=shown: shown.width() >= shown.minimumSizeHint().width())
+
+
 def test_case_c_links_only_what_the_trader_ticks(qtbot: QtBot, controller: Controller) -> None:
     page = controller.demo
     flow = play(qtbot, controller, Case.C, 7)
