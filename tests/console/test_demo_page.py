@@ -18,7 +18,7 @@ import keyring
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QImage
-from PySide6.QtWidgets import QTableWidget
+from PySide6.QtWidgets import QTableWidget, QWidget
 from pytestqt.qtbot import QtBot
 
 from console.controller import Controller
@@ -262,8 +262,12 @@ def test_the_window_fits_a_720_pixel_projector_with_the_panel_filled(
     title_bar = 30
     assert window.minimumSizeHint().height() + title_bar <= 720
     window.resize(window.minimumSizeHint())
-    for shown in (page.panel, page.client_area):
-        qtbot.waitUntil(lambda shown=shown: shown.width() >= shown.minimumSizeHint().width())
+
+    def wide_enough() -> bool:
+        shown: list[QWidget] = [page.panel, page.client_area]
+        return all(widget.width() >= widget.minimumSizeHint().width() for widget in shown)
+
+    qtbot.waitUntil(wide_enough)
 
 
 def test_case_c_links_only_what_the_trader_ticks(qtbot: QtBot, controller: Controller) -> None:
