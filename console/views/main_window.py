@@ -61,6 +61,9 @@ STATUS_MESSAGE_MS = 15000
 SWATCH_SIZE = 14
 STRIP_WIDTH = 6
 STORE_COLOURS = {"error": "#c62828", "warning": "#b26a00", "ok": "palette(text)"}
+FIRST_SIZE = QSize(1180, 760)
+TITLE_BAR_ALLOWANCE = 40
+"""Height the window manager's title bar may add: the first size leaves room for it."""
 """The status bar's store label by `StoreStatus.severity`."""
 
 
@@ -308,9 +311,15 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
         else:
-            self.resize(1180, 760)
+            self.resize(self._first_size())
         page = self._settings.value("window/page", "tokens")
         self.show_page(page if page in PAGES else "tokens")
+
+    def _first_size(self) -> QSize:
+        """FIRST_SIZE, or less where the screen is smaller (a 1280 × 720 projector): the
+        window opens whole on the screen, title bar included."""
+        room = self.screen().availableGeometry().size() - QSize(0, TITLE_BAR_ALLOWANCE)
+        return FIRST_SIZE.boundedTo(room)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._settings.setValue("window/geometry", self.saveGeometry())

@@ -209,3 +209,12 @@ def test_a_long_profile_address_is_elided_and_whole_in_its_tooltip_without_widen
     assert far.base_url in window.url_label.text()
     shown = window.url_label
     assert shown.minimumSizeHint().width() < shown.width() < shown.sizeHint().width()
+
+
+def test_the_first_window_opens_whole_on_a_screen_smaller_than_its_usual_size(
+    window: MainWindow,
+) -> None:
+    room = window.screen().availableGeometry()
+    assert room.width() < 1180  # the offscreen screen: smaller than the usual first size
+    assert window.height() + 40 <= room.height()
+    assert window.width() <= room.width()
