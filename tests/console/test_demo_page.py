@@ -255,7 +255,7 @@ def test_the_window_fits_a_720_pixel_projector_with_the_panel_filled(
     qtbot: QtBot, controller: Controller
 ) -> None:
     """The client area and the Trading Panel scroll up and down instead of making the window
-    taller (its least height was 730 px before the title bar); they are never cut sideways."""
+    taller (its least height was 698–730 px before the title bar); they are never cut sideways."""
     page, window = controller.demo, controller.window
     play(qtbot, controller, Case.A)
     qtbot.waitUntil(lambda: page.panel.summary["balance"].text() != EMPTY, timeout=WAIT_MS)
