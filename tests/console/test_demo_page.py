@@ -158,9 +158,9 @@ def click_arrow(qtbot: QtBot, page: DemoPage, label: str) -> None:
     items = [item for item in page.diagram.arrow_items() if item.arrow.label == label]
     assert items, [item.arrow.label for item in page.diagram.arrow_items()]
     item: ArrowItem = items[0]
-    page.diagram.ensureVisible(item)
-    bounds = item.path().boundingRect()
-    point: QPoint = page.diagram.mapFromScene(item.mapToScene(bounds.center()))
+    middle = item.mapToScene(item.path().boundingRect().center())
+    page.diagram.centerOn(middle)  # scrolled to, as a presenter would where the diagram is narrow
+    point: QPoint = page.diagram.mapFromScene(middle)
     assert page.diagram.viewport().rect().contains(point)
     qtbot.mouseClick(  # type: ignore[no-untyped-call]
         page.diagram.viewport(), Qt.MouseButton.LeftButton, pos=point
