@@ -32,7 +32,7 @@ from adapter_core.refusals import BadRequest, Conflict, NotFound, Unavailable
 from adapter_core.revocation import RevokeOutcome
 from adapter_core.services import AdapterServices
 from adapter_core.sessions import SessionRegistry
-from adapter_core.store.base import StoreUnavailable, TokenQuery, TokenRecord, TokenSort
+from adapter_core.store.base import StoreFull, StoreUnavailable, TokenQuery, TokenRecord, TokenSort
 from adapter_core.tokens.claims import MAX_BROKER_NAME_LENGTH, MAX_INT64
 from adapter_core.tokens.codec import InvalidToken
 from adapter_core.tradingview import mapping
@@ -48,6 +48,10 @@ SORTS = (*_SORTS, LAST_ACTIVITY)
 ORDERS = ("asc", "desc")
 NOT_ISSUED = "No token with this id was issued here."
 STORE_UNAVAILABLE = "The token store cannot be read right now. Try again."
+STORE_FULL = (
+    "The token store is full and refuses writes, so nothing was changed. It takes them again "
+    "once its operator frees room."
+)
 T = TypeVar("T")
 
 
@@ -55,6 +59,8 @@ async def _from_store(reading: Awaitable[T]) -> T:
     """A store that cannot answer is 503 for the operator, not an internal error."""
     try:
         return await reading
+    except StoreFull:
+        raise Unavailable(STORE_FULL) from None
     except StoreUnavailable:
         raise Unavailable(STORE_UNAVAILABLE) from None
 

@@ -17,7 +17,7 @@ from adapter_core.events import token_summary
 from adapter_core.refusals import BadRequest, Refusal, Unavailable
 from adapter_core.revocation import RevokeOutcome
 from adapter_core.services import AdapterServices
-from adapter_core.store.base import IssuedToken, StoreUnavailable
+from adapter_core.store.base import IssuedToken, StoreFull, StoreUnavailable
 from adapter_core.token_request import MAX_BODY_BYTES, TokenRequestError, parse_token_request_body
 from adapter_core.tokens.codec import InvalidToken, TokenFault
 
@@ -26,6 +26,14 @@ LOGOUT_MESSAGES = {
     TokenFault.EXPIRED: "The token has expired.",
 }
 ALREADY_REVOKED = "The token has already been revoked."
+NOT_ISSUED_FULL = (
+    "The token store is full, so no token was issued. It takes tokens again once its operator "
+    "frees room."
+)
+LOGOUT_FULL = (
+    "The logout could not be recorded: the token store is full. It takes logouts again once "
+    "its operator frees room."
+)
 
 
 def broker_routes(services: AdapterServices) -> list[Route]:
@@ -44,6 +52,8 @@ def broker_routes(services: AdapterServices) -> list[Route]:
         )
         try:
             await services.store.record_issued(IssuedToken(minted.claims, minted.key_id))
+        except StoreFull:
+            raise Unavailable(NOT_ISSUED_FULL) from None
         except StoreUnavailable:
             raise Unavailable(
                 "The token could not be recorded, so none was issued. Try again."
@@ -63,6 +73,8 @@ def broker_routes(services: AdapterServices) -> list[Route]:
             raise Refusal(ALREADY_REVOKED)
         try:
             outcome = await services.revocations.revoke(claims)
+        except StoreFull:
+            raise Refusal(LOGOUT_FULL) from None
         except StoreUnavailable:
             raise Refusal("The logout could not be recorded. Try again.") from None
         if outcome is RevokeOutcome.ALREADY_REVOKED:

@@ -14,6 +14,11 @@ class StoreUnavailable(RuntimeError):
     """A write could not be made durable; nothing was acknowledged."""
 
 
+class StoreFull(StoreUnavailable):
+    """The store refuses writes for want of room: trying again fails the same way until its
+    operator frees some, so the refusal must not say "try again"."""
+
+
 @dataclass(frozen=True, slots=True)
 class IssuedToken:
     """What is kept of an issued token: its id and claims, never the token text."""

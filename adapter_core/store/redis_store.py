@@ -28,6 +28,7 @@ from redis.exceptions import OutOfMemoryError, RedisError
 from adapter_core.store import record_filter
 from adapter_core.store.base import (
     IssuedToken,
+    StoreFull,
     StoreUnavailable,
     TokenQuery,
     TokenRecord,
@@ -157,7 +158,7 @@ class RedisTokenStore:
             if not self._full:
                 self._full = True
                 log.warning("%s until it has room", self.full_problem)
-            raise StoreUnavailable(FULL) from exc
+            raise StoreFull(FULL) from exc
         except (RedisError, OSError) as exc:
             raise StoreUnavailable(f"Redis did not answer: {exc}") from exc
         if writes and self._full:

@@ -293,15 +293,28 @@ def test_a_full_redis_refuses_mints_and_logouts_clearly_and_says_so_until_it_has
         try:
             refused = _try_mint(instance, 5)
             assert refused.status_code == 503
-            assert "none was issued" in refused.json()["errmsg"]
+            assert refused.json()["errmsg"] == (  # trying again would fail alike
+                "The token store is full, so no token was issued. It takes tokens again once "
+                "its operator frees room."
+            )
             assert _logout(instance, token).json()["errmsg"] == (
-                "The logout could not be recorded. Try again."
+                "The logout could not be recorded: the token store is full. It takes logouts "
+                "again once its operator frees room."
+            )
+            admin = {"Authorization": f"Bearer {instance.broker_secret}"}
+            with httpx.Client(base_url=instance.url, headers=admin, timeout=5) as operator:
+                found = operator.post("/admin/tokens/introspect", json={"token": token})
+                token_id = found.json()["d"]["token"]["tokenId"]
+                forced = operator.post(f"/admin/sessions/{token_id}/logout")
+            assert forced.status_code == 503
+            assert forced.json()["errmsg"] == (
+                "The token store is full and refuses writes, so nothing was changed. It takes "
+                "them again once its operator frees room."
             )
             assert _accounts(instance, token).status_code == 200  # reads still work
             health = httpx.get(f"{instance.url}/healthz", timeout=5)
             assert health.status_code == 200
             assert "Redis is full (maxmemory)" in health.json()["d"]["problem"]
-            admin = {"Authorization": f"Bearer {instance.broker_secret}"}
             info = httpx.get(f"{instance.url}/admin/info", headers=admin, timeout=5).json()["d"]
             assert info["store"]["healthy"] is True
             assert "no logout recorded" in info["store"]["problem"]
