@@ -40,6 +40,7 @@ EVENT_IDLE_TIMEOUT = 45.0
 MAX_EVENT_BYTES = 1024 * 1024
 """One event (or one line) larger than this ends the stream: nothing the adapter sends is."""
 _ERROR_BODY_BYTES = 64 * 1024
+CLOSED = "The console has closed its connection to this adapter: nothing more is sent."
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,14 +211,25 @@ class AdapterClient:
             timeout=settings.timeout,
             headers={"User-Agent": "tv-adapter-console"},
         )
+        self._closed = False
 
     async def aclose(self) -> None:
+        self._closed = True
         await self._http.aclose()
+
+    def close_unused(self) -> None:
+        """Closed before it ever sent anything (so it holds no connection): from now on every
+        request is refused as after `aclose`, without awaiting anything."""
+        self._closed = True
 
     @property
     def is_closed(self) -> bool:
-        """Whether `aclose` ran: a retired profile's client must be, or its sockets leak."""
-        return self._http.is_closed
+        """Whether it was closed: a retired profile's client must be, or its sockets leak."""
+        return self._closed or self._http.is_closed
+
+    def _refusal(self) -> str | None:
+        """Why nothing can be sent, if something stops it."""
+        return CLOSED if self.is_closed else self._tls_problem
 
     async def request(
         self,
@@ -261,8 +273,9 @@ class AdapterClient:
             )
             return AdapterUnavailable(message)
 
-        if self._tls_problem is not None:
-            raise unanswered(self._tls_problem)
+        refusal = self._refusal()
+        if refusal is not None:
+            raise unanswered(refusal)
         try:
             response = await self._http.request(
                 method, path, content=content or None, headers=sent, params=params
@@ -364,9 +377,10 @@ class AdapterClient:
         started = time.perf_counter()
         report = functools.partial(self._report, "GET", EVENTS_PATH, headers, b"", background=True)
         opened = False
-        if self._tls_problem is not None:
-            report(None, "", started, self._tls_problem)
-            raise AdapterUnavailable(self._tls_problem)
+        refusal = self._refusal()
+        if refusal is not None:
+            report(None, "", started, refusal)
+            raise AdapterUnavailable(refusal)
         try:
             async with aconnect_sse(
                 self._http, "GET", EVENTS_PATH, headers=headers, timeout=timeout

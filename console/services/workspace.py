@@ -60,6 +60,8 @@ class Workspace:
         self._embedded_secret: str | None = None
         self._ops: dict[str, AdapterOps] = {}
         self._retiring: set[asyncio.Task[None]] = set()
+        self._closed = False
+        """Set by `aclose`: operations asked for after it are closed ones, which send nothing."""
 
     # The active profile
 
@@ -85,6 +87,8 @@ class Workspace:
                 recent=self.recent,
                 known=self.known,
             )
+            if self._closed:
+                current.client.close_unused()
             self._ops[profile_id] = current
         return current
 
@@ -109,7 +113,7 @@ class Workspace:
         """Close a profile's operations (in the background); the next use builds them anew
         from what is saved."""
         retired = self._ops.pop(profile_id, None)
-        if retired is not None:
+        if retired is not None and not self._closed:
             task = asyncio.ensure_future(retired.aclose())
             self._retiring.add(task)
             task.add_done_callback(self._retiring.discard)
@@ -200,7 +204,9 @@ class Workspace:
         self.profiles_changed.emit()
 
     async def aclose(self) -> None:
+        """Close every profile's client. A page still asking afterwards (a late signal while
+        the console quits) gets closed operations, never a new client left open."""
+        self._closed = True
         for ops in list(self._ops.values()):
             await ops.aclose()
-        self._ops.clear()
         await asyncio.gather(*self._retiring, return_exceptions=True)

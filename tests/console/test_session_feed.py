@@ -227,7 +227,7 @@ async def stream_of(body: bytes, status: int = 200, chunk: int = 5) -> list[Stre
 
     exchanges: list[RawExchange] = []
     client = AdapterClient(ClientSettings("http://adapter.test", True, 5.0), exchanges.append)
-    await client.aclose()
+    await client._http.aclose()  # its transport is swapped for the mock, the client kept
     client._http = httpx.AsyncClient(
         base_url="http://adapter.test", transport=httpx.MockTransport(answer)
     )

@@ -5,9 +5,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pytest
 import qasync
 from pytestqt.qtbot import QtBot
 
+from console.services.client import CLOSED, AdapterUnavailable
 from console.services.profiles import Profile
 from tests.support.console_driver import WAIT_MS, build, run
 
@@ -30,3 +32,23 @@ def test_saving_a_profile_that_is_not_active_closes_its_old_client(
     current = workspace.active
     run(qtbot, controller.shutdown())
     assert current.client.is_closed
+
+
+def test_operations_asked_for_after_the_workspace_closed_send_nothing_and_leak_nothing(
+    qtbot: QtBot, qloop: qasync.QEventLoop, console_home: Path
+) -> None:
+    """A late signal while the console quits may still ask for a profile's operations."""
+    controller = build(console_home)
+    qtbot.addWidget(controller.window)
+    workspace = controller.workspace
+    profile = workspace.profiles.add(Profile.create("Remote", "http://127.0.0.1:9"))
+    workspace.profiles_imported()
+    active = workspace.active
+    run(qtbot, controller.shutdown())
+    assert workspace.active is active
+    late = workspace.ops(profile.id)
+    assert late.client.is_closed
+    with pytest.raises(AdapterUnavailable) as refused:
+        run(qtbot, late.client.request("GET", "/healthz"))
+    assert str(refused.value) == CLOSED
+    assert workspace.activity.exchanges()[-1].error == CLOSED  # recorded, as any refusal
