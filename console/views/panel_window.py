@@ -3,7 +3,8 @@
 Opened from the Tokens page (the token just minted) or the Sessions page (a session whose token
 this console minted), on any profile, remote ones included: a verifier sees what TradingView
 would show that trader, and what happens after a logout. Its exchanges go to the Activity log
-under the profile, masked, like every other call of the console.
+under the profile, masked, like every other call of the console. On a production profile the
+window says so, and every order and logout asks first, as the console's pages do.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from console.services.logouts import LogoutTarget
 from console.services.operations import AdapterOps
 from console.slots import task_slot
 from console.verify.masking import fingerprint
+from console.views.confirm import confirm
 from console.views.trading_panel import TradingPanel
 
 
@@ -30,15 +32,23 @@ class PanelWindow(QWidget):
         self._ops = ops
         self._token = token
         self.closed = False
+        profile = ops.profile
+        production = " · PRODUCTION" if profile.production else ""
         self.setWindowTitle(
-            f"Trading Panel preview · {ops.profile.name} · token {fingerprint(token)}"
+            f"Trading Panel preview · {profile.name}{production} · token {fingerprint(token)}"
         )
         self.resize(520, 640)
         self.panel = TradingPanel(self)
         self.tasks = self.panel.tasks
         self.note = QLabel(
-            f"What TradingView would show for this token on {ops.profile.name} "
-            f"({ops.profile.base_url}). Figures are the adapter's latest answers.",
+            f"What TradingView would show for this token on {profile.name} "
+            f"({profile.base_url}). Figures are the adapter's latest answers."
+            + (
+                " This is a production adapter: orders and logouts here are real, and each "
+                "asks first."
+                if profile.production
+                else ""
+            ),
             self,
         )
         self.note.setWordWrap(True)
@@ -78,8 +88,22 @@ class PanelWindow(QWidget):
         instruments = [i for i in found or [] if isinstance(i, dict)]
         self.panel.start(session, accounts, instruments)
 
+    async def _confirmed(self, title: str, text: str, accept_label: str) -> bool:
+        """True at once on a test profile; on a production one, only if the operator agrees."""
+        profile = self._ops.profile
+        if not profile.production:
+            return True
+        where = f"{profile.name} ({profile.base_url})"
+        return await confirm(self, title, f"{text} on {where}.", accept_label)
+
     @task_slot
     async def _logout(self) -> None:
+        if not await self._confirmed(
+            "Log out on a production adapter?",
+            f"The token {fingerprint(self._token)} will stop working",
+            "Log out",
+        ):
+            return
         [result] = await self._ops.logout([LogoutTarget.pasted(self._token)])
         self.panel.problem(f"Logout: {result.message}")
 
@@ -93,6 +117,13 @@ class PanelWindow(QWidget):
         }
         if kind == "limit" and isinstance(limit, int | float):
             fields["limitPrice"] = limit
+        price = f" at {fields['limitPrice']}" if "limitPrice" in fields else ""
+        if not await self._confirmed(
+            "Place an order on a production adapter?",
+            f"A real {kind} order: {side} {qty:g} {fields['instrument']}{price}, account {account}",
+            "Place order",
+        ):
+            return
         try:
             answer = await self._ops.client.request(
                 "POST",

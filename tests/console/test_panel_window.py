@@ -6,9 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from console.controller import Controller
+from console.services.profiles import Profile
 from tests.support.console_driver import WAIT_MS, click, running_console, send_token_request
 
 
@@ -57,3 +59,50 @@ def test_the_sessions_page_offers_the_preview_only_for_tokens_the_console_holds(
     qtbot.waitUntil(lambda: len(controller.panels) == 1, timeout=WAIT_MS)
     panel = controller.panels[0].panel
     qtbot.waitUntil(lambda: panel.account.count() == 2, timeout=WAIT_MS)
+
+
+def test_on_a_production_profile_the_preview_says_so_and_asks_before_an_order_or_a_logout(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    mint(qtbot, controller)
+    token = controller.tokens.token.value()
+    workspace = controller.workspace
+    embedded = workspace.active.profile
+    production = workspace.profiles.add(
+        Profile.create("Live desk", embedded.base_url, production=True)
+    )
+    controller.open_panel(workspace.ops(production.id), token)
+    window = controller.panels[-1]
+    panel = window.panel
+    assert "PRODUCTION" in window.windowTitle()
+    assert "production adapter" in window.note.text()
+    qtbot.waitUntil(lambda: panel.account_id() is not None, timeout=WAIT_MS)
+
+    def refused_confirmation() -> str:
+        box: list[QMessageBox] = []
+
+        def shown() -> bool:
+            found = window.findChild(QMessageBox, "confirmation")
+            if isinstance(found, QMessageBox) and found.isVisible():
+                box.append(found)
+            return bool(box)
+
+        qtbot.waitUntil(shown, timeout=WAIT_MS)
+        text = box[0].text()
+        box[0].reject()
+        return text
+
+    def sent(path_end: str) -> int:
+        return sum(
+            1
+            for exchange in workspace.activity.exchanges()
+            if exchange.method == "POST" and exchange.path.split("?")[0].endswith(path_end)
+        )
+
+    click(qtbot, panel.place)
+    assert "A real market order" in refused_confirmation()
+    click(qtbot, panel.logout_button)
+    assert "will stop working on Live desk" in refused_confirmation()
+    qtbot.wait(200)
+    assert (sent("/orders"), sent("/logout")) == (0, 0)
+    assert not panel.ended.isVisible()
