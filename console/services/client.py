@@ -185,7 +185,7 @@ def _describe_failure(exc: Exception, base_url: str) -> str:
         return f"{base_url} did not answer in time."
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
         return f"{base_url} is not a usable adapter URL."
-    return f"The request to {base_url} failed: {exc or type(exc).__name__}"
+    return f"The request to {base_url} failed: {str(exc) or type(exc).__name__}"
 
 
 class AdapterClient:

@@ -239,6 +239,7 @@ class TradingPanel(QFrame):
 
     def show_brokers(self, selected: bool = False) -> None:
         self.stop()
+        self.ticket_note.clear()  # a message of an earlier run says nothing of this one
         self.pages.setCurrentIndex(0)
         self.brokers.setCurrentRow(0 if selected else -1)
 
@@ -262,6 +263,7 @@ class TradingPanel(QFrame):
         self._instruments = instruments
         self.ended.hide()
         self.reconnect.hide()
+        self.ticket_note.clear()
         self.place.setEnabled(True)
         self.logout_button.setEnabled(True)
         for label in self.summary.values():

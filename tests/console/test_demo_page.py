@@ -322,6 +322,20 @@ def test_an_order_from_the_ticket_shows_in_orders_or_positions(
         assert row[2:4] == ["sell", "0.3"]
 
 
+def test_a_new_run_shows_no_message_of_the_one_before(qtbot: QtBot, controller: Controller) -> None:
+    page = controller.demo
+    play(qtbot, controller, Case.A)
+    panel = page.panel
+    qtbot.waitUntil(lambda: panel.account_id() is not None, timeout=WAIT_MS)
+    click(qtbot, panel.place)
+    qtbot.waitUntil(lambda: panel.ticket_note.text().startswith("Order "), timeout=WAIT_MS)
+    click(qtbot, page.restart_button)
+    assert panel.ticket_note.text() == ""
+    play(qtbot, controller, Case.A)
+    qtbot.waitUntil(lambda: panel.summary["balance"].text() != EMPTY, timeout=WAIT_MS)
+    assert panel.ticket_note.text() == ""
+
+
 @pytest.mark.parametrize(
     ("case", "button", "by", "actor"),
     [
