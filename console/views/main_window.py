@@ -234,7 +234,6 @@ class MainWindow(QMainWindow):
         for profile in profiles:
             label = f"{profile.name}  (production)" if profile.production else profile.name
             self.profile_box.addItem(swatch(profile.colour), label, profile.id)
-        self.profile_box.setCurrentIndex(max(self.profile_box.findData(active.id), 0))
         self.show_profile(active)
 
     def _profile_chosen(self, index: int) -> None:
@@ -242,7 +241,10 @@ class MainWindow(QMainWindow):
 
     def show_profile(self, profile: Profile) -> None:
         """Mark the window with `profile`: its colour, the badge if production, and the
-        embedded adapter's state only when that is the adapter being talked to."""
+        embedded adapter's state only when that is the adapter being talked to. The
+        drop-down shows it too: a profile just added becomes active after the list was
+        reloaded, and the list must not keep naming the one before."""
+        self.profile_box.setCurrentIndex(max(self.profile_box.findData(profile.id), 0))
         self._production_action.setVisible(profile.production)
         self.embedded_label.setVisible(profile.embedded)
         self.toolbar.setStyleSheet(

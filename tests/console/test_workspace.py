@@ -52,3 +52,18 @@ def test_operations_asked_for_after_the_workspace_closed_send_nothing_and_leak_n
         run(qtbot, late.client.request("GET", "/healthz"))
     assert str(refused.value) == CLOSED
     assert workspace.activity.exchanges()[-1].error == CLOSED  # recorded, as any refusal
+
+
+def test_a_profile_just_added_or_duplicated_is_the_one_the_toolbar_names(
+    qtbot: QtBot, qloop: qasync.QEventLoop, console_home: Path
+) -> None:
+    controller = build(console_home)
+    qtbot.addWidget(controller.window)
+    workspace, chooser = controller.workspace, controller.window.profile_box
+    added = Profile.create("Remote", "http://127.0.0.1:9")
+    saved = run(qtbot, workspace.save_profile(added, None, is_new=True))
+    assert workspace.active.profile.id == saved.id
+    assert (chooser.currentData(), chooser.currentText()) == (saved.id, "Remote")
+    copy = run(qtbot, workspace.duplicate_profile(saved.id))
+    assert chooser.currentData() == copy.id
+    run(qtbot, controller.shutdown())
