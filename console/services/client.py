@@ -154,6 +154,9 @@ class ConnectionReport:
     """None when the adapter could not be asked."""
     latency_ms: float | None
     message: str
+    secret_missing: bool = False
+    """Refused because no secret is stored for the profile, not because the adapter refuses
+    the stored one: the operator's fix differs."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,7 +467,7 @@ class AdapterClient:
                 message = "Reachable, but no secret is stored for this profile."
             else:
                 message = "Reachable, but the adapter refuses this secret (HTTP 401)."
-            return ConnectionReport(True, False, latency, message)
+            return ConnectionReport(True, False, latency, message, secret_missing=not secret)
         return ConnectionReport(
             True,
             None,

@@ -43,6 +43,7 @@ BROKER_ONLY = frozenset({"broker"})
 """What every adapter offers: `/generate/token` and `/logout`."""
 SESSIONS_PATH = "/admin/sessions"
 LISTING_LIMIT = 500
+EMBEDDED_STOPPED = "The embedded adapter is not running: Adapter › Start starts it."
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,8 @@ class HealthReport:
         timing = f" ({latency:.0f} ms)" if latency is not None else ""
         if not self.report.reachable:
             return "unreachable"
+        if self.report.secret_missing:
+            return f"no secret stored{timing}"
         if self.report.secret_accepted is False:
             return f"secret refused{timing}"
         return f"reachable{timing}"
@@ -158,6 +161,13 @@ class AdapterOps:
         """False for the embedded profile while its adapter is stopped."""
         return bool(self.profile.base_url)
 
+    def no_secret_reason(self) -> str:
+        """Why there is no secret to send. The embedded profile has its secret only while its
+        adapter runs, and its profile cannot be edited: "edit the profile" would mislead."""
+        if not self.running:
+            return EMBEDDED_STOPPED
+        return f"No bearer secret is stored for {self.profile.name}. Edit the profile to add it."
+
     async def secret(self) -> str | None:
         value: str | None = await self._secret()
         if value:
@@ -220,12 +230,7 @@ class AdapterOps:
     async def mint(self, request: TokenRequest) -> MintResult:
         secret = await self.secret()
         if not secret:
-            return MintResult(
-                False,
-                f"No bearer secret is stored for {self.profile.name}. Edit the profile to add it.",
-                None,
-                "",
-            )
+            return MintResult(False, self.no_secret_reason(), None, "")
         try:
             answer = await self.client.generate_token(secret, request)
         except AdapterUnavailable as exc:
@@ -423,7 +428,7 @@ class AdapterOps:
         """Every token of a user that a logout can still end (up to the listing's page size)."""
         secret = await self.secret()
         if not secret:
-            raise AdapterUnavailable(f"No bearer secret is stored for {self.profile.name}.")
+            raise AdapterUnavailable(self.no_secret_reason())
         answer = await self.client.request(
             "GET",
             SESSIONS_PATH,

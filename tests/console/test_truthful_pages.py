@@ -55,6 +55,7 @@ def test_a_failed_send_leaves_no_earlier_token_beside_it(
     assert page.token.value()
     run(qtbot, _stop(controller))
     send_token_request(qtbot, controller)
+    assert "The embedded adapter is not running" in page.status.text()  # not "no secret"
     assert page.token.value() == ""
     assert 's":"ok' not in page.raw.toPlainText()
     assert page.expiry.text() == ""
@@ -118,6 +119,19 @@ def test_the_status_bar_follows_the_adapter_without_a_manual_test(
     assert adapter is not None
     run(qtbot, controller._run_embedded(adapter.start))
     qtbot.waitUntil(lambda: reach.text().startswith("reachable"), timeout=WAIT_MS)
+
+
+def test_a_profile_without_a_secret_is_not_said_to_have_one_refused(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    with BrokerOnlyAdapter() as plain:
+        workspace = controller.workspace
+        profile = workspace.profiles.add(Profile.create("No secret yet", plain.url))
+        workspace.profiles_imported()
+        workspace.set_active(profile.id)
+        reach = controller.window.reach_label
+        qtbot.waitUntil(lambda: reach.text().startswith("no secret stored"), timeout=WAIT_MS)
+        assert "no secret is stored" in reach.toolTip()
 
 
 def test_the_embedded_adapter_keeps_its_port_across_restarts(
