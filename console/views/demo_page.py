@@ -11,20 +11,18 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
-    QScrollArea,
     QSpinBox,
     QSplitter,
     QVBoxLayout,
@@ -44,29 +42,11 @@ from console.slots import task_slot
 from console.views.client_area import ClientArea
 from console.views.sequence_diagram import SequenceDiagram
 from console.views.trading_panel import TradingPanel
+from console.views.up_and_down import UpAndDown
 from console.views.verify_detail import exchange_text
 
 CURRENT_COLOUR = "#fff3c4"
 SKIPPED_COLOUR = "#9e9e9e"
-
-
-class _UpAndDown(QScrollArea):
-    """Its content scrolls up and down where the window is too low for it (the client area and
-    the Trading Panel would otherwise make the window taller than a 720-pixel projector), and is
-    never narrower than the content needs, at any type size (Present enlarges it)."""
-
-    def __init__(self, content: QWidget) -> None:
-        super().__init__()
-        self.setWidgetResizable(True)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setWidget(content)
-
-    def minimumSizeHint(self) -> QSize:
-        content = self.widget()
-        needed = 0 if content is None else content.minimumSizeHint().width()
-        scroll_bar = self.verticalScrollBar().sizeHint().width()
-        return QSize(needed + scroll_bar, super().minimumSizeHint().height())
 
 
 class DemoPage(QWidget):
@@ -170,8 +150,8 @@ class DemoPage(QWidget):
         centre.setStretchFactor(0, 4)
         centre.setStretchFactor(1, 1)
         right = QSplitter(Qt.Orientation.Vertical, self)
-        right.addWidget(_UpAndDown(self.client_area))
-        right.addWidget(_UpAndDown(self.panel))
+        right.addWidget(UpAndDown(self.client_area))
+        right.addWidget(UpAndDown(self.panel))
         right.setStretchFactor(1, 3)
         body = QSplitter(Qt.Orientation.Horizontal, self)
         body.addWidget(self.stages)

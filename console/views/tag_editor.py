@@ -1,7 +1,8 @@
 """A tag editor: values typed (Enter, comma or space adds one) or picked from suggestions.
 
 Used for brokerNames and ctidTraderAccountIds. Each tag is a chip with a remove button;
-Backspace in an empty input removes the last tag. A `check` callable refuses bad values with
+Backspace in an empty input removes the last tag. Chips wrap onto more rows rather than
+widening the window. A `check` callable refuses bad values with
 a message, shown under the field by the page, so nothing invalid becomes a tag silently.
 """
 
@@ -11,13 +12,9 @@ from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QStringListModel, Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import (
-    QCompleter,
-    QHBoxLayout,
-    QLineEdit,
-    QToolButton,
-    QWidget,
-)
+from PySide6.QtWidgets import QCompleter, QLineEdit, QToolButton, QWidget
+
+from console.views.flow_layout import FlowLayout
 
 TagCheck = Callable[[str], str | None]
 """Returns an error message for a value that cannot be a tag, else None."""
@@ -43,9 +40,7 @@ class TagEditor(QWidget):
         self._check = check
         self._tags: list[str] = []
         self._chips: list[QToolButton] = []
-        self._layout = QHBoxLayout(self)
-        self._layout.setContentsMargins(0, 0, 0, 0)
-        self._layout.setSpacing(4)
+        self._layout = FlowLayout(self)
         self.input = _Input(self)
         self.input.setPlaceholderText(hint)
         self.input.returnPressed.connect(self._commit_input)
@@ -56,7 +51,7 @@ class TagEditor(QWidget):
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.activated.connect(self._add_suggestion)
         self.input.setCompleter(completer)
-        self._layout.addWidget(self.input, 1)
+        self._layout.addWidget(self.input)
 
     def tags(self) -> list[str]:
         return list(self._tags)
@@ -67,7 +62,7 @@ class TagEditor(QWidget):
 
     def set_tags(self, values: Sequence[str]) -> None:
         for chip in self._chips:
-            chip.deleteLater()
+            self._drop(chip)
         self._chips = []
         self._tags = []
         for value in values:
@@ -120,7 +115,7 @@ class TagEditor(QWidget):
         chip.setAutoRaise(False)
         chip.setProperty("chip", True)
         chip.clicked.connect(lambda: self._remove(value))
-        self._layout.insertWidget(len(self._chips), chip)
+        self._layout.insert_widget(len(self._chips), chip)
         self._chips.append(chip)
         self._tags.append(value)
 
@@ -128,9 +123,15 @@ class TagEditor(QWidget):
         index = self._tags.index(value)
         chip = self._chips.pop(index)
         self._tags.pop(index)
-        chip.deleteLater()
+        self._drop(chip)
         self.changed.emit()
         self.input.setFocus()
+
+    def _drop(self, chip: QToolButton) -> None:
+        """Out of the layout at once, so the editor shrinks now, not once Qt deletes it."""
+        self._layout.removeWidget(chip)
+        chip.hide()
+        chip.deleteLater()
 
     def _remove_last(self) -> None:
         if self._tags:

@@ -44,6 +44,7 @@ from console.views.confirm import confirm
 from console.views.feedback import copy_to_clipboard
 from console.views.masked import MaskedValue
 from console.views.tag_editor import TagEditor
+from console.views.up_and_down import UpAndDown
 
 FIELDS = ("userId", "brokerNames", "ctidTraderAccountIds", "isVerified")
 
@@ -214,7 +215,7 @@ class TokensPage(QWidget):
         right_layout.addWidget(result_box)
 
         splitter = QSplitter(self)
-        splitter.addWidget(left)
+        splitter.addWidget(UpAndDown(left))
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 1)
