@@ -365,8 +365,8 @@ class TokensPage(QWidget):
         self.accounts.set_suggestions([])
         self.brokers.set_suggestions([])
         self._show_answer(None)
-        self.status.setText(f"Nothing sent to {ops.profile.name} yet.")
-        self.refresh_previews()
+        self.status.setText(f"No answer shown: send a request to {ops.profile.name}.")
+        self.clear()  # the request composed for the last profile, and its problems
         self.recent.clear()
         self.tasks.spawn(self._show_recent(ops))
 

@@ -39,12 +39,16 @@ def test_a_profile_switch_clears_the_last_answer(qtbot: QtBot, controller: Contr
     send_token_request(qtbot, controller)
     page = controller.tokens
     assert page.token.value()
+    page.user_id.setText("x")  # a request half composed, with its problem shown
+    assert page.errors["userId"].text()
     with BrokerOnlyAdapter() as plain:
         switch_to_broker_only(controller, plain)
         assert page.token.value() == ""
         assert page.raw.toPlainText() == ""
         assert page.claims.text() == ""
-        assert page.status.text() == "Nothing sent to Broker only yet."
+        assert page.status.text() == "No answer shown: send a request to Broker only."
+        assert (page.user_id.text(), page.brokers.tags()) == ("", [])
+        assert not any(label.text() for label in page.errors.values())
 
 
 def test_a_failed_send_leaves_no_earlier_token_beside_it(
