@@ -19,6 +19,7 @@ from console.services.client import AdapterUnavailable
 from console.services.polling import interval_ms
 from console.verify.catalogue import Check
 from console.verify.context import Failed, Outcome, RunContext, Skip, describe
+from console.verify.model import NOT_RUN
 
 POLLED = (
     ("orders", "orders"),
@@ -92,7 +93,7 @@ async def latency_polling(ctx: RunContext) -> Outcome:
             loops.append(_poll(ctx, path, params, timings[name], started))
     await asyncio.gather(*loops)
     if ctx.cancelled():
-        raise Skip("not completed: the run was cancelled while polling")
+        raise Skip(f"{NOT_RUN}: the run was cancelled while polling, so nothing was judged")
     figures = {name: timing.figures() for name, timing in timings.items()}
     details: dict[str, Any] = {
         "tabs": ctx.options.latency_tabs,

@@ -24,11 +24,20 @@ from console.verify.catalogue import DEFAULT_SUITES, SUITES
 from console.verify.context import Identity, RunOptions, Target
 from console.verify.history import HistoryError, RunHistory
 from console.verify.identities import IdentityError, IdentityStore, identity_from_body
-from console.verify.model import CheckResult, RunReport, Status
+from console.verify.model import CheckResult, RunReport, Status, Verdict
 from console.verify.reports import write_html_report, write_json_report, write_junit_report
 from console.verify.runner import Run
 
 EXIT_PASSED, EXIT_FAILED, EXIT_NOT_RUN = 0, 1, 2
+EXIT_STATUS = {
+    Verdict.PASSED: EXIT_PASSED,
+    Verdict.FAILED: EXIT_FAILED,
+    Verdict.INCONCLUSIVE: EXIT_FAILED,
+    Verdict.SKIPPED: EXIT_PASSED,
+    Verdict.CANCELLED: EXIT_NOT_RUN,
+    Verdict.INCOMPLETE: EXIT_NOT_RUN,
+}
+"""The run's verdict decides the exit status, as it decides every headline."""
 MAX_TABS, MAX_SECONDS, MAX_TIMEOUT = 50, 120, 300
 
 
@@ -218,13 +227,7 @@ async def _run(target: Target, options: RunOptions) -> RunReport:
     print(f"Verifying {run.masker.text(target.base_url)} ({', '.join(run.suites)})", flush=True)
     started = time.perf_counter()
     report = await run.run()
-    summary = report.summary()
-    print(
-        f"{summary['passed']} passed, {summary['failed']} failed, {summary['warning']} warnings, "
-        f"{summary['skipped']} skipped, {summary['error']} inconclusive "
-        f"in {time.perf_counter() - started:.1f} s",
-        flush=True,
-    )
+    print(f"{report.headline()} in {time.perf_counter() - started:.1f} s", flush=True)
     return report
 
 
@@ -257,7 +260,4 @@ def _finish(args: argparse.Namespace, report: RunReport, profile_id: str | None)
             print(f"{PROG} verify: {exc}", file=sys.stderr)
     if report.aborted:
         print(f"{PROG} verify: the run could not be completed: {report.aborted}", file=sys.stderr)
-        return EXIT_NOT_RUN
-    if report.failed:
-        return EXIT_FAILED
-    return status
+    return EXIT_STATUS[report.verdict] or status

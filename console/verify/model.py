@@ -7,6 +7,7 @@ replaces the broker secret and every token before it keeps a byte.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -23,6 +24,77 @@ class Status(StrEnum):
 
 STATUS_ORDER = (Status.PASSED, Status.FAILED, Status.WARNING, Status.SKIPPED, Status.ERROR)
 FAILING = frozenset({Status.FAILED, Status.ERROR})
+
+CANCELLED = "the run was cancelled"
+NOT_RUN = "not run"
+"""How the `actual` of a check begins when the run ended before the check could be judged.
+The report format keeps such a check as `skipped`; everything shown counts it as not run."""
+
+
+class Category(StrEnum):
+    """How a check is shown and counted everywhere: the page's rows and suite headers, the
+    headline and the reports all use these, so no count can disagree with a row."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    WARNING = "warning"
+    SKIPPED = "skipped"
+    INCONCLUSIVE = "inconclusive"
+    NOT_RUN = "not run"
+
+
+_CATEGORY_OF = {
+    Status.PASSED: Category.PASSED,
+    Status.FAILED: Category.FAILED,
+    Status.WARNING: Category.WARNING,
+    Status.SKIPPED: Category.SKIPPED,
+    Status.ERROR: Category.INCONCLUSIVE,
+}
+
+
+class Verdict(StrEnum):
+    """What a run, or one suite of it, amounts to; decided by `judge` alone, so the page, the
+    reports and the CLI's exit status cannot disagree."""
+
+    PASSED = "PASSED"
+    FAILED = "FAILED"
+    INCONCLUSIVE = "INCONCLUSIVE"
+    """Nothing failed, but some check could not tell (the network or the run failed)."""
+    SKIPPED = "SKIPPED"
+    """Every check was skipped: nothing was shown to work, and nothing to fail."""
+    CANCELLED = "CANCELLED"
+    INCOMPLETE = "INCOMPLETE"
+    """The run could not be made, or checks were not run: what passed proves too little."""
+
+
+def tally(checks: Iterable[CheckResult]) -> dict[Category, int]:
+    """Checks per category, every category present."""
+    counts = dict.fromkeys(Category, 0)
+    for check in checks:
+        counts[check.category] += 1
+    return counts
+
+
+def describe(counts: dict[Category, int]) -> str:
+    """The non-zero counts in category order, e.g. "25 passed, 2 skipped, 1 not run"."""
+    parts = [f"{n} {category}" for category, n in counts.items() if n]
+    return ", ".join(parts) or "no checks"
+
+
+def judge(counts: dict[Category, int], aborted: str | None = None) -> Verdict:
+    """The one verdict of a run or a suite. A run that did not complete, or a suite with a
+    check that did not run, is never PASSED: incompleteness comes before any other verdict."""
+    if aborted == CANCELLED:
+        return Verdict.CANCELLED
+    if aborted is not None or counts[Category.NOT_RUN]:
+        return Verdict.INCOMPLETE
+    if counts[Category.FAILED]:
+        return Verdict.FAILED
+    if counts[Category.INCONCLUSIVE]:
+        return Verdict.INCONCLUSIVE
+    if not counts[Category.PASSED] and not counts[Category.WARNING]:
+        return Verdict.SKIPPED
+    return Verdict.PASSED
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +140,13 @@ class CheckResult:
     exchanges: list[Exchange] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
     """Figures a check measured (latency per endpoint), for charts and the JSON report."""
+
+    @property
+    def category(self) -> Category:
+        """A check the run never reached, or stopped, is `not run`, though stored as skipped."""
+        if self.status is Status.SKIPPED and self.actual.startswith(f"{NOT_RUN}:"):
+            return Category.NOT_RUN
+        return _CATEGORY_OF[self.status]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -122,16 +201,33 @@ class RunReport:
             counts[str(check.status)] += 1
         return counts
 
-    def suite_summary(self) -> dict[str, dict[str, int]]:
-        suites: dict[str, dict[str, int]] = {}
-        for check in self.checks:
-            counts = suites.setdefault(check.suite, {str(s): 0 for s in STATUS_ORDER})
-            counts[str(check.status)] += 1
-        return suites
-
     @property
     def failed(self) -> bool:
         return any(check.status in FAILING for check in self.checks)
+
+    def tally(self) -> dict[Category, int]:
+        return tally(self.checks)
+
+    def suite_tallies(self) -> dict[str, dict[Category, int]]:
+        return {
+            suite: tally(c for c in self.checks if c.suite == suite)
+            for suite in dict.fromkeys(check.suite for check in self.checks)
+        }
+
+    @property
+    def verdict(self) -> Verdict:
+        return judge(self.tally(), self.aborted)
+
+    def headline(self) -> str:
+        """The verdict and the counts, as the page, the reports and the CLI all show them."""
+        verdict = self.verdict
+        if verdict is Verdict.CANCELLED:
+            verdict_text = f"{verdict} — incomplete"
+        elif verdict is Verdict.INCOMPLETE:
+            verdict_text = f"{verdict} — the run did not complete"
+        else:
+            verdict_text = str(verdict)
+        return f"{verdict_text}: {describe(self.tally())}"
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -14,14 +14,31 @@ from typing import Any
 
 from console.services.export import write_json, write_text
 from console.verify.catalogue import SUITE_TITLES
-from console.verify.model import STATUS_ORDER, CheckResult, Exchange, RunReport, Status
+from console.verify.model import (
+    Category,
+    CheckResult,
+    Exchange,
+    RunReport,
+    Status,
+    Verdict,
+    judge,
+)
 
-STATUS_COLOURS = {
-    Status.PASSED: "#1e7b34",
-    Status.FAILED: "#b3261e",
-    Status.WARNING: "#a35c00",
-    Status.SKIPPED: "#5f6368",
-    Status.ERROR: "#7b1fa2",
+CATEGORY_COLOURS = {
+    Category.PASSED: "#1e7b34",
+    Category.FAILED: "#b3261e",
+    Category.WARNING: "#a35c00",
+    Category.SKIPPED: "#5f6368",
+    Category.INCONCLUSIVE: "#7b1fa2",
+    Category.NOT_RUN: "#455a64",
+}
+VERDICT_COLOURS = {
+    Verdict.PASSED: CATEGORY_COLOURS[Category.PASSED],
+    Verdict.FAILED: CATEGORY_COLOURS[Category.FAILED],
+    Verdict.INCONCLUSIVE: CATEGORY_COLOURS[Category.INCONCLUSIVE],
+    Verdict.SKIPPED: CATEGORY_COLOURS[Category.SKIPPED],
+    Verdict.CANCELLED: CATEGORY_COLOURS[Category.NOT_RUN],
+    Verdict.INCOMPLETE: CATEGORY_COLOURS[Category.NOT_RUN],
 }
 
 
@@ -148,8 +165,14 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _badge(status: Status) -> str:
-    return f'<span class="badge" style="background:{STATUS_COLOURS[status]}">{_e(status)}</span>'
+def _badge(category: Category) -> str:
+    colour = CATEGORY_COLOURS[category]
+    return f'<span class="badge" style="background:{colour}">{_e(category)}</span>'
+
+
+def _verdict_badge(verdict: Verdict) -> str:
+    colour = VERDICT_COLOURS[verdict]
+    return f'<span class="badge" style="background:{colour}">{_e(verdict)}</span>'
 
 
 def _exchange_html(exchange: Exchange) -> str:
@@ -236,7 +259,7 @@ def _check_html(check: CheckResult) -> str:
     exchanges = "".join(_exchange_html(exchange) for exchange in check.exchanges)
     opened = " open" if check.status in (Status.FAILED, Status.ERROR) else ""
     return (
-        f'<details class="check" id="{_e(check.id)}"{opened}><summary>{_badge(check.status)} '
+        f'<details class="check" id="{_e(check.id)}"{opened}><summary>{_badge(check.category)} '
         f'<span class="id">{_e(check.id)}</span> {_e(check.title)} '
         f'<span class="muted">{check.duration_ms:.0f} ms</span></summary>'
         f"<table><tr><th>Expected</th><td>{_e(check.expected)}</td></tr>"
@@ -247,16 +270,15 @@ def _check_html(check: CheckResult) -> str:
 
 
 def html_report(report: RunReport) -> str:
-    summary = report.summary()
     counts = "".join(
-        f"<span>{_badge(status)} {summary[str(status)]}</span>" for status in STATUS_ORDER
+        f"<span>{_badge(category)} {n}</span>" for category, n in report.tally().items()
     )
-    suites = report.suite_summary()
+    suites = report.suite_tallies()
     suite_rows = "".join(
-        f"<tr><td>{_e(SUITE_TITLES.get(suite, suite))}</td>"
-        + "".join(f"<td>{counts_[str(status)]}</td>" for status in STATUS_ORDER)
+        f"<tr><td>{_e(SUITE_TITLES.get(suite, suite))}</td><td>{_verdict_badge(judge(tally))}</td>"
+        + "".join(f"<td>{n}</td>" for n in tally.values())
         + "</tr>"
-        for suite, counts_ in suites.items()
+        for suite, tally in suites.items()
     )
     environment = [
         ("Target", report.target),
@@ -285,22 +307,21 @@ def html_report(report: RunReport) -> str:
     attention = ""
     if failing:
         rows = "".join(
-            f'<tr><td>{_badge(c.status)}</td><td class="id" style="white-space:nowrap">'
+            f'<tr><td>{_badge(c.category)}</td><td class="id" style="white-space:nowrap">'
             f'<a href="#{_e(c.id)}">{_e(c.id)}</a></td>'
             f"<td>{_e(c.actual)}</td></tr>"
             for c in failing
         )
         attention = f"<h2>Needs attention</h2><table>{rows}</table>"
-    verdict = "FAILED" if report.failed else "PASSED"
     return (
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
-        f"<title>Verify {verdict}: {_e(report.target)}</title><style>{_CSS}</style>"
+        f"<title>Verify {_e(report.verdict)}: {_e(report.target)}</title><style>{_CSS}</style>"
         f"<script>{_SCRIPT}</script></head><body>"
-        f"<h1>Adapter verification: {verdict}</h1>"
+        f"<h1>Adapter verification: {_e(report.headline())}</h1>"
         f'<p class="counts">{counts}</p>{note_html}'
         f'<table class="env">{env_rows}</table>'
-        "<h2>Summary per suite</h2><table><tr><th>Suite</th>"
-        + "".join(f"<th>{_e(status)}</th>" for status in STATUS_ORDER)
+        "<h2>Summary per suite</h2><table><tr><th>Suite</th><th>Verdict</th>"
+        + "".join(f"<th>{_e(category)}</th>" for category in Category)
         + f"</tr>{suite_rows}</table>{attention}{''.join(sections)}"
         '<p class="muted">Secrets and tokens are masked: a token is shown by the first 8 hex '
         "digits of its SHA-256. Made by tv-adapter-console verify.</p></body></html>\n"

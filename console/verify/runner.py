@@ -35,12 +35,11 @@ from console.verify.context import (
     envelope,
 )
 from console.verify.masking import MIN_SECRET_LENGTH, Masker, fingerprint
-from console.verify.model import CheckResult, RunReport, Status
+from console.verify.model import CANCELLED, NOT_RUN, CheckResult, RunReport, Status
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-CANCELLED = "the run was cancelled"
 CLEAN_UP_SECONDS = 3.0
 """When the run's task is cancelled (the console quits), how long its logouts may take."""
 
@@ -122,7 +121,7 @@ class Run:
                 if self._cancelled:
                     report.aborted = CANCELLED
                     self._finish(
-                        report, check, Status.SKIPPED, f"not run: {CANCELLED}", 0.0, recorder
+                        report, check, Status.SKIPPED, f"{NOT_RUN}: {CANCELLED}", 0.0, recorder
                     )
                     continue
                 await self._one(ctx, check, report)

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.verify.model import CheckResult, Exchange
-from console.verify.reports import STATUS_COLOURS, pretty_body
+from console.verify.model import CheckResult, Exchange, Status
+from console.verify.reports import CATEGORY_COLOURS, pretty_body
 from console.views.feedback import copy_to_clipboard
 
 
@@ -104,15 +104,16 @@ class CheckDetail(QWidget):
             self.heading.setText("Select a check to see what was sent, what came back and why.")
             self.verdict.setText("")
             return
-        colour = STATUS_COLOURS[result.status]
+        category = result.category
+        colour = CATEGORY_COLOURS[category]
         self.heading.setText(
             f"<b>{html.escape(result.title)}</b><br><code>{html.escape(result.id)}</code> · "
             f"suite {html.escape(result.suite)} · {result.duration_ms:.0f} ms"
         )
         self.verdict.setText(
-            f'<span style="color:{colour}; font-weight:bold">{result.status.upper()}</span><br>'
+            f'<span style="color:{colour}; font-weight:bold">{category.upper()}</span><br>'
             f"<b>Expected:</b> {html.escape(result.expected)}<br>"
-            f"<b>{'Reason' if result.status == 'skipped' else 'Actual'}:</b> "
+            f"<b>{'Reason' if result.status is Status.SKIPPED else 'Actual'}:</b> "
             f"{html.escape(result.actual)}"
         )
         for exchange in result.exchanges:

@@ -44,9 +44,10 @@ from console.verify.catalogue import DEFAULT_SUITES, SUITE_TITLES, SUITES, Check
 from console.verify.context import LATENCY_SECONDS, LATENCY_TABS, Identity, RunOptions, Target
 from console.verify.history import HistoryError, RunHistory, compare
 from console.verify.identities import IdentityError, IdentityStore, identity_from_body
-from console.verify.model import FAILING, STATUS_ORDER, CheckResult, RunReport, Status
+from console.verify.model import FAILING, Category, CheckResult, RunReport, describe, judge, tally
 from console.verify.reports import (
-    STATUS_COLOURS,
+    CATEGORY_COLOURS,
+    VERDICT_COLOURS,
     write_html_report,
     write_json_report,
     write_junit_report,
@@ -58,6 +59,7 @@ from console.views.verify_detail import CheckDetail
 COLUMNS = ("Status", "Check", "Title", "Time")
 STATUS, CHECK, TITLE, TIME = range(len(COLUMNS))
 PENDING_COLOUR = "#9e9e9e"
+SUITE_RUNNING_COLOUR = "#333333"
 HTML_EXPORT = "HTML report (*.html)"
 EXPORTS = {
     HTML_EXPORT: ("html", write_html_report),
@@ -71,11 +73,6 @@ def _when(iso: str) -> str:
         return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
     except ValueError:
         return iso
-
-
-def _counts(report: RunReport) -> str:
-    summary = report.summary()
-    return ", ".join(f"{summary[str(s)]} {s}" for s in STATUS_ORDER if summary[str(s)])
 
 
 class VerifyPage(QWidget):
@@ -512,8 +509,8 @@ class VerifyPage(QWidget):
         item = self._items.get(result.id)
         if item is None:
             return
-        colour = QColor(STATUS_COLOURS[result.status])
-        item.setText(STATUS, str(result.status))
+        colour = QColor(CATEGORY_COLOURS[result.category])
+        item.setText(STATUS, str(result.category))
         item.setText(TIME, f"{result.duration_ms:.0f} ms")
         item.setForeground(STATUS, QBrush(colour))
         font = QFont(item.font(TITLE))
@@ -528,27 +525,31 @@ class VerifyPage(QWidget):
             self._paint_suite(parent)
 
     def _paint_suite(self, parent: QTreeWidgetItem) -> None:
+        """Counted in the rows' own categories and coloured by the run's verdict rules, so a
+        header never calls inconclusive checks failing, nor a suite with checks not run green."""
         children = [parent.child(i) for i in range(parent.childCount())]
         ids = [str(child.data(0, Qt.ItemDataRole.UserRole)) for child in children if child]
-        statuses = [self._results[i].status for i in ids if i in self._results]
-        done = len(statuses)
-        passed = sum(s in (Status.PASSED, Status.WARNING) for s in statuses)
-        failing = sum(s in FAILING for s in statuses)
+        counts = tally(self._results[i] for i in ids if i in self._results)
+        to_go = parent.childCount() - sum(counts.values())
         suite = str(parent.data(STATUS, Qt.ItemDataRole.UserRole + 1))
+        passed = counts[Category.PASSED]
+        others: dict[Category, int] = {
+            category: n for category, n in counts.items() if category != Category.PASSED
+        }
         text = f"{SUITE_TITLES.get(suite, suite)}: {passed} of {parent.childCount()} passed"
-        if failing:
-            text += f", {failing} failing"
-        if done < parent.childCount():
-            text += f" ({parent.childCount() - done} to go)"
+        if any(others.values()):
+            text += f", {describe(others)}"
+        if to_go:
+            text += f" ({to_go} to go)"
         parent.setText(STATUS, text)
-        colour = "#b3261e" if failing else "#1e7b34" if passed else "#333333"
+        colour = VERDICT_COLOURS[judge(counts)] if not to_go else SUITE_RUNNING_COLOUR
         parent.setForeground(STATUS, QBrush(QColor(colour)))
 
     def _summarise(self) -> None:
-        results = list(self._results.values())
-        counts = {status: sum(r.status is status for r in results) for status in STATUS_ORDER}
-        parts = [f"{n} {status}" for status, n in counts.items() if n]
-        self.summary.setText(", ".join(parts) or "No check has finished yet.")
+        if self._results:
+            self.summary.setText(describe(tally(self._results.values())))
+        else:
+            self.summary.setText("No check has finished yet.")
 
     def _check_chosen(self, item: QTreeWidgetItem | None, _previous: object = None) -> None:
         check_id = item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
@@ -568,7 +569,7 @@ class VerifyPage(QWidget):
                 label = f"{label} (re-run of {len(report.only)})"
             cancelled = " (incomplete)" if report.aborted else ""
             self.history_choice.addItem(
-                f"{label} of {_when(report.started)}{cancelled}: {_counts(report)}"
+                f"{label} of {_when(report.started)}{cancelled}: {describe(report.tally())}"
             )
         self.history_choice.blockSignals(False)
         self.history_choice.setEnabled(bool(runs))
@@ -605,7 +606,6 @@ class VerifyPage(QWidget):
             self._paint(result)
         if chosen in self._items:
             self.tree.setCurrentItem(self._items[str(chosen)])
-        verdict = "FAILED" if report.failed else "PASSED"
         note = f" · {report.aborted}" if report.aborted else ""
         leftover = (
             f" · could not log out {len(report.not_logged_out)} token(s): "
@@ -614,8 +614,7 @@ class VerifyPage(QWidget):
             else ""
         )
         self.summary.setText(
-            f"{verdict} · {_counts(report)} · {_when(report.started)} against "
-            f"{report.target}{note}{leftover}"
+            f"{report.headline()} · {_when(report.started)} against {report.target}{note}{leftover}"
         )
         index = self._runs.index(report) if report in self._runs else -1
         previous = self._runs[index + 1] if 0 <= index < len(self._runs) - 1 else None

@@ -240,6 +240,7 @@ def test_an_unreachable_adapter_exits_2_and_still_writes_the_report(
     out, err = capsys.readouterr()
     assert "the run could not be completed" in err
     assert "Cannot connect" in err
+    assert "INCOMPLETE — the run did not complete: " in out
     document = json.loads(report.read_text("utf-8"))
     assert document["aborted"]
     assert {check["status"] for check in document["checks"]} == {"error"}

@@ -26,7 +26,15 @@ from console.services.client import RawExchange
 from console.verify.catalogue import DEFAULT_SUITES, SUITES, Check, catalogue
 from console.verify.context import RunOptions, Target
 from console.verify.masking import SECRET_LABEL, Masker, fingerprint, token_label
-from console.verify.model import CheckResult, RunReport, Status
+from console.verify.model import (
+    CANCELLED,
+    Category,
+    CheckResult,
+    RunReport,
+    Status,
+    Verdict,
+    judge,
+)
 from console.verify.reports import (
     html_report,
     junit_xml,
@@ -34,7 +42,7 @@ from console.verify.reports import (
     write_json_report,
     write_junit_report,
 )
-from console.verify.runner import CANCELLED, Run
+from console.verify.runner import Run
 from tests.support.defective_adapter import DEFECTS, DefectiveAdapter
 
 LATENCY_TABS = 2
@@ -443,6 +451,22 @@ def test_an_unreachable_target_aborts_with_every_check_inconclusive() -> None:
     assert report.adapter_version is None
 
 
+def test_an_unreachable_target_s_suites_count_their_checks_as_inconclusive() -> None:
+    report = run_checks(f"http://127.0.0.1:{closed_port()}", "a-secret-nobody-checks")
+    suites = report.suite_tallies()
+    for suite, counts in suites.items():
+        total = sum(counts.values())
+        assert counts == {**dict.fromkeys(Category, 0), Category.INCONCLUSIVE: total}, suite
+        assert judge(counts) is Verdict.INCONCLUSIVE, suite
+    markup = html_report(report)
+    assert markup.count(">INCONCLUSIVE</span>") == len(suites)
+    assert ">FAILED</span>" not in markup
+    assert report.verdict is Verdict.INCOMPLETE
+    assert report.headline() == (
+        f"INCOMPLETE — the run did not complete: {len(report.checks)} inconclusive"
+    )
+
+
 # (g) Cancelling
 
 
@@ -500,3 +524,33 @@ def test_cancelling_while_polling_stops_within_an_interval_and_measures_nothing(
     assert report.not_logged_out == []
     not_passed = {i: s for i, s in statuses(report).items() if s is not Status.PASSED}
     assert not_passed == {LOOPBACK_SKIP: Status.SKIPPED, "latency.polling": Status.SKIPPED}
+
+
+def test_a_cancelled_run_is_never_headlined_passed_in_any_report(
+    adapter: DefectiveAdapter, tmp_path: Path
+) -> None:
+    run: Run | None = None
+
+    def cancel_while_polling(check: Check) -> None:
+        if check.id == "latency.polling":
+            assert run is not None
+            asyncio.get_running_loop().call_later(0.2, run.cancel)
+
+    options = RunOptions(DEFAULT_SUITES, latency_tabs=LATENCY_TABS, latency_seconds=30.0)
+    run = Run(Target(adapter.url, adapter.secret), options, on_started=cancel_while_polling)
+    report = asyncio.run(run.run())
+
+    passed = len(report.checks) - 2
+    headline = f"CANCELLED — incomplete: {passed} passed, 1 skipped, 1 not run"
+    markup = html_report(report)
+    assert "Adapter verification: PASSED" not in markup
+    assert f"<h1>Adapter verification: {headline}</h1>" in markup
+    assert report.verdict is Verdict.CANCELLED
+    assert report.headline() == headline
+    assert result(report, "latency.polling").category is Category.NOT_RUN
+    assert result(report, LOOPBACK_SKIP).category is Category.SKIPPED
+    performance = report.suite_tallies()["performance"]
+    assert judge(performance) is Verdict.INCOMPLETE
+    assert f"the run did not complete: {CANCELLED}" in junit_xml(report)
+    write_json_report(report, tmp_path / "r.json")
+    assert json.loads((tmp_path / "r.json").read_text("utf-8"))["aborted"] == CANCELLED

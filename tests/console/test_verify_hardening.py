@@ -29,9 +29,9 @@ from console.verify.catalogue import DEFAULT_SUITES, SUITES, Check, catalogue
 from console.verify.cli import verify_main
 from console.verify.context import RunOptions, Target
 from console.verify.masking import SECRET_LABEL, Masker, token_label
-from console.verify.model import CheckResult, RunReport, Status
+from console.verify.model import CANCELLED, CheckResult, RunReport, Status
 from console.verify.reports import html_report, junit_xml
-from console.verify.runner import CANCELLED, Run
+from console.verify.runner import Run
 from console.views.verify_detail import exchange_text
 from tests.support.quirky_adapter import (
     DEFAULT_SECRET,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
@@ -14,7 +16,8 @@ from pytestqt.qtbot import QtBot
 from console.controller import Controller
 from console.services.profiles import Profile
 from console.verify.history import RunHistory
-from console.verify.runner import CANCELLED
+from console.verify.model import CANCELLED, Category
+from console.verify.reports import CATEGORY_COLOURS
 from console.views.verify_page import STATUS, VerifyPage
 from tests.support.broker_only import BrokerOnlyAdapter
 from tests.support.console_driver import WAIT_MS, click, run, running_console
@@ -253,3 +256,66 @@ def test_the_same_profile_renewed_keeps_its_run(qtbot: QtBot, controller: Contro
     [report] = RunHistory().runs("embedded")
     assert report.aborted is None
     assert statuses(page)["latency.polling"] == "passed"
+
+
+def suite_headers(page: VerifyPage) -> dict[str, tuple[str, str]]:
+    """Each suite's header row: its text and its colour."""
+    headers = {}
+    for index in range(page.tree.topLevelItemCount()):
+        item = page.tree.topLevelItem(index)
+        assert item is not None
+        suite = str(item.data(STATUS, Qt.ItemDataRole.UserRole + 1))
+        headers[suite] = (item.text(STATUS), item.foreground(STATUS).color().name())
+    return headers
+
+
+def test_a_cancelled_run_is_headlined_cancelled_never_passed(
+    qtbot: QtBot, controller: Controller, tmp_path: Path
+) -> None:
+    page = controller.verify
+    run_until_polling(qtbot, page, seconds=30)
+    click(qtbot, page.cancel_button)
+    qtbot.waitUntil(
+        lambda: page.run_button.isEnabled() and page.history_choice.count() == 1,
+        timeout=RUN_MS,
+    )
+    summary = page.summary.text()
+    assert summary.startswith("CANCELLED — incomplete: "), summary
+    assert "1 not run" in summary
+    assert "PASSED" not in summary
+    text, colour = suite_headers(page)["performance"]
+    assert colour != CATEGORY_COLOURS[Category.PASSED], text
+    assert text == "Performance: 0 of 1 passed, 1 not run"
+    assert statuses(page)["latency.polling"] == "not run"
+    assert "(incomplete)" in page.history_choice.currentText()
+    for suite, (text, _colour) in suite_headers(page).items():
+        assert "to go" not in text, suite
+
+    run(qtbot, page.export_to(tmp_path / "report.html", "HTML report (*.html)"))
+    markup = (tmp_path / "report.html").read_text("utf-8")
+    assert "<title>Verify CANCELLED: " in markup
+    assert "<h1>Adapter verification: CANCELLED — incomplete: " in markup
+    assert "1 not run</h1>" in markup
+
+
+def test_suite_headers_count_an_unreachable_adapter_s_checks_as_inconclusive(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    page = controller.verify
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    add_profile(controller, f"http://127.0.0.1:{port}", "a-secret-nobody-checks")
+    qtbot.waitUntil(lambda: "Other" in page.target.text(), timeout=WAIT_MS)
+    quick(page)
+    run_and_wait(qtbot, page, 0)
+    headers = suite_headers(page)
+    assert set(headers) == {"broker", "tradingview", "browser"}
+    for index, (text, colour) in enumerate(headers.values()):
+        suite = page.tree.topLevelItem(index)
+        assert suite is not None
+        total = suite.childCount()
+        assert text.endswith(f": 0 of {total} passed, {total} inconclusive"), text
+        assert colour == CATEGORY_COLOURS[Category.INCONCLUSIVE]
+    assert set(statuses(page).values()) == {"inconclusive"}
+    assert page.summary.text().startswith("INCOMPLETE")
