@@ -88,6 +88,7 @@ class DemoFlow:
         *,
         form: ClientAreaForm | None = None,
         on_arrow: Callable[[Arrow], None] | None = None,
+        on_exchange: Callable[[RawExchange], None] | None = None,
         timeout: float = 10.0,
     ) -> None:
         self.case = case
@@ -95,6 +96,7 @@ class DemoFlow:
         self.masker = Masker([secret])
         self._secret = secret
         self._on_arrow = on_arrow
+        self._on_exchange = on_exchange
         self._last: Exchange | None = None
         self.client = AdapterClient(ClientSettings(base_url, True, timeout), self._record)
         self.arrows: list[Arrow] = []
@@ -119,7 +121,11 @@ class DemoFlow:
     # Recording
 
     def _record(self, raw: RawExchange) -> None:
+        """Kept masked for the diagram, and passed on (the console's Activity log redacts
+        it there), so a demo's calls are listed with every other call of the console."""
         self._last = self.masker.exchange(raw)
+        if self._on_exchange is not None:
+            self._on_exchange(raw)
 
     def _take_last(self) -> Exchange | None:
         last, self._last = self._last, None

@@ -292,6 +292,7 @@ class DemoPage(QWidget):
             self._selected_case(),
             form=self.client_area.form(),
             on_arrow=self._arrow_added,
+            on_exchange=ops.record_exchange,
         )
         await flow.prepare()
         self._flow = flow

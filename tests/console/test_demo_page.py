@@ -322,6 +322,19 @@ def test_an_order_from_the_ticket_shows_in_orders_or_positions(
         assert row[2:4] == ["sell", "0.3"]
 
 
+def test_a_demo_s_calls_are_in_the_activity_log_masked(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    flow = play(qtbot, controller, Case.A)
+    assert flow.token is not None
+    exchanges = controller.workspace.activity.exchanges()
+    paths = {exchange.path.split("?")[0] for exchange in exchanges}
+    assert {"/generate/token", "/accounts"} <= paths
+    assert any(path.startswith("/demo/") for path in paths)
+    texts = [f"{e.request_headers} {e.request_body} {e.response_body}" for e in exchanges]
+    assert not any(flow.token in text or secret_of(controller) in text for text in texts)
+
+
 def test_a_new_run_shows_no_message_of_the_one_before(qtbot: QtBot, controller: Controller) -> None:
     page = controller.demo
     play(qtbot, controller, Case.A)
