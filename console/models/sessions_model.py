@@ -113,6 +113,12 @@ class SessionsModel(QAbstractTableModel):
         self._replay(self._table.reset(rows))
         self._show_instances()
 
+    def replace(self, rows: list[SessionRow]) -> None:
+        """Every row anew, applied as changes: the selection stays on the rows still there."""
+        self._now = self._clock()
+        self._replay(self._table.replace(rows))
+        self._show_instances()
+
     def apply(self, changes: list[SessionChange]) -> None:
         self._now = self._clock()
         self._replay(self._table.apply(changes))

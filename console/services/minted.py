@@ -17,10 +17,12 @@ from datetime import UTC, datetime
 
 from adapter_core.admin.sessions_view import TokenState
 from console.services.client import AdapterClient, AdapterUnavailable
-from console.services.session_rows import RowSource, SessionRow
 from console.services.vault import MintedRecord
 
 PROBE_CONCURRENCY = 8
+PROBE_PATH = "/accounts"
+REFUSED = 401
+"""The status with which the adapter says a token no longer works (logged out, expired)."""
 
 
 class StateSource(enum.Enum):
@@ -37,10 +39,22 @@ class MintedToken:
     """None: unknown (the adapter could not be asked)."""
     source: StateSource
     checked_at: float
+    probe_status: int | None = None
+    """What the probe answered, when the state comes from one."""
 
     @property
     def state_text(self) -> str:
-        return self.state.value if self.state is not None else "unknown"
+        if self.state is None:
+            return "unknown"
+        if self.source is StateSource.PROBE and not probe_told(self.probe_status):
+            return f"{self.state.value} (assumed)"
+        return self.state.value
+
+
+def probe_told(status: int | None) -> bool:
+    """Whether a probe's answer says anything of the token: only 2xx and 401 do. A 404 (the
+    adapter does not serve the path) or a 500 leaves `issued` an assumption."""
+    return status is not None and (200 <= status < 300 or status == REFUSED)
 
 
 def recorded_state(record: MintedRecord, now: datetime | None = None) -> TokenState | None:
@@ -52,22 +66,26 @@ def recorded_state(record: MintedRecord, now: datetime | None = None) -> TokenSt
     return None
 
 
-async def probe(client: AdapterClient, record: MintedRecord) -> TokenState | None:
-    """issued (the token works), revoked or expired (the adapter's 401), None if unreachable."""
+async def probe(
+    client: AdapterClient, record: MintedRecord
+) -> tuple[TokenState | None, int | None]:
+    """issued, or revoked or expired (the adapter's 401), and the status answered; (None,
+    None) when the adapter could not be asked. See `probe_told` for what `issued` rests on."""
     try:
         answer = await client.request(
             "GET",
-            "/accounts",
+            PROBE_PATH,
             bearer=record.token,
             params={"locale": "en"},
             background=True,
-            expected=frozenset({401}),
+            expected=frozenset({REFUSED}),
         )
     except AdapterUnavailable:
-        return None
-    if answer.status != 401:
-        return TokenState.ISSUED
-    return TokenState.EXPIRED if "expired" in (answer.errmsg or "").lower() else TokenState.REVOKED
+        return None, None
+    if answer.status != REFUSED:
+        return TokenState.ISSUED, answer.status
+    expired = "expired" in (answer.errmsg or "").lower()
+    return (TokenState.EXPIRED if expired else TokenState.REVOKED), REFUSED
 
 
 async def probe_all(client: AdapterClient, records: Iterable[MintedRecord]) -> list[MintedToken]:
@@ -78,25 +96,8 @@ async def probe_all(client: AdapterClient, records: Iterable[MintedRecord]) -> l
         if known is not None:
             return MintedToken(record, known, StateSource.RECORD, time.time())
         async with limit:
-            state = await probe(client, record)
+            state, status = await probe(client, record)
         source = StateSource.PROBE if state is not None else StateSource.RECORD
-        return MintedToken(record, state, source, time.time())
+        return MintedToken(record, state, source, time.time(), status)
 
     return list(await asyncio.gather(*(one(record) for record in records)))
-
-
-def console_row(token: MintedToken) -> SessionRow:
-    """A Sessions row for an adapter without an admin API: what the console knows, no more."""
-    record = token.record
-    return SessionRow(
-        token_id=record.token_id,
-        user_id=record.user_id,
-        broker_names=record.broker_names,
-        ctid_trader_account_ids=record.account_ids,
-        is_verified=record.is_verified,
-        issued_at=record.minted_at.timestamp(),
-        expires_at=record.expires_at.timestamp(),
-        state=token.state,
-        source=RowSource.CONSOLE,
-        record_id=record.record_id,
-    )

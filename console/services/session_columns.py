@@ -1,22 +1,39 @@
-"""The Sessions table's columns, each described once: title, header tip, text, sort key, tooltip.
+"""The Sessions table's columns, each described once: title, header tip, text, sort key, tooltip,
+and what an export writes.
 
 Adding or moving a column is one entry in `COLUMNS`; the table model, the sort and the tick
 all read from it, so nothing else can drift out of step. Qt-free: colours are hex strings.
 The last column, `Instance`, shows only while the adapter reports several instances (the
 model leaves it out otherwise), so every other column keeps its number either way.
+
+The view may shorten (a token id's start, "2 min ago"); an export may not, since a file is read
+later and elsewhere: it writes the full token id and absolute UTC times. A value the console
+assumes says so in both, and one it cannot know (a count only an admin API reports) is a dash
+in the view and an empty cell in a file, never 0.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from adapter_core.admin.sessions_view import TokenState
 from console.services.formatting import NO_TIME, accounts_text, local_time, relative_time, short_id
-from console.services.session_rows import RowSource, SessionRow
+from console.services.session_console import (
+    NOT_REPORTED,
+    expiry_assumption,
+    is_console,
+    state_basis,
+    state_text,
+)
+from console.services.session_rows import SessionRow
 
 SortKey = int | float | str
 """Raw values, never display text: numbers and timestamps sort as numbers."""
+ExportValue = int | str | None
+"""A CSV cell: None is an empty cell (not known)."""
+ASSUMED = " (assumed)"
 
 
 def _no_tooltip(row: SessionRow) -> str | None:
@@ -36,6 +53,12 @@ class Column:
     """Right-aligned, so digits line up."""
     timed: bool = False
     """The text changes as time passes, so the table refreshes it on every tick."""
+    exported: Callable[[SessionRow], ExportValue] | None = None
+    """What an export writes where the text is a short or relative form; None: the text."""
+
+    def export_value(self, row: SessionRow, now: float) -> ExportValue:
+        """The cell as a file keeps it: full, absolute, and still saying what is assumed."""
+        return self.text(row, now) if self.exported is None else self.exported(row)
 
 
 STATE_COLOURS: dict[TokenState | None, str] = {
@@ -65,16 +88,11 @@ def _token_tooltip(row: SessionRow) -> str:
     return row.token_id
 
 
-def _state_text(row: SessionRow, now: float) -> str:
-    return "unknown" if row.state is None else row.state.value
-
-
 def _state_tooltip(row: SessionRow) -> str | None:
-    parts = []
-    if row.state is None:
+    basis = state_basis(row)
+    parts = [basis] if basis is not None else []
+    if row.state is None and basis is None:
         parts.append("Unknown: the adapter could not be asked")
-    elif row.source is RowSource.CONSOLE:
-        parts.append("From probing the token with GET /accounts (the adapter has no admin API)")
     if row.revoked_at:
         parts.append(f"revoked at {local_time(row.revoked_at)}")
     return "; ".join(parts) or None
@@ -86,22 +104,68 @@ def _accounts_key(row: SessionRow) -> int:
     return -1 if accounts is None else min(accounts, default=0)
 
 
-def _time_column(title: str, tip: str | None, when: Callable[[SessionRow], float | None]) -> Column:
-    """A relative time with the exact local time as tooltip; no time sorts as 0."""
+def utc_iso(timestamp: float) -> str:
+    """'2026-12-03T08:12:45Z': absolute, and read alike in every time zone."""
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _never_assumed(row: SessionRow) -> bool:
+    return False
+
+
+def _time_column(
+    title: str,
+    tip: str | None,
+    when: Callable[[SessionRow], float | None],
+    assumed: Callable[[SessionRow], bool] = _never_assumed,
+) -> Column:
+    """A relative time with the exact local time as tooltip, exported as UTC ISO-8601; no time
+    sorts as 0. An assumed time (only an expiry can be) says so in the cell, the tooltip
+    and the export."""
 
     def text(row: SessionRow, now: float) -> str:
         timestamp = when(row)
-        return relative_time(timestamp, now) if timestamp else NO_TIME
+        if not timestamp:
+            return NO_TIME
+        return relative_time(timestamp, now) + (ASSUMED if assumed(row) else "")
 
     def tooltip(row: SessionRow) -> str | None:
         timestamp = when(row)
-        return local_time(timestamp) if timestamp else None
+        if not timestamp:
+            return NOT_REPORTED if is_console(row) else None
+        return expiry_assumption(timestamp) if assumed(row) else local_time(timestamp)
 
-    return Column(title, tip, text, lambda row: when(row) or 0.0, tooltip, timed=True)
+    def exported(row: SessionRow) -> str | None:
+        timestamp = when(row)
+        if not timestamp:
+            return None
+        return utc_iso(timestamp) + (ASSUMED if assumed(row) else "")
+
+    return Column(
+        title, tip, text, lambda row: when(row) or 0.0, tooltip, timed=True, exported=exported
+    )
 
 
 def _count_column(title: str, tip: str | None, count: Callable[[SessionRow], int]) -> Column:
-    return Column(title, tip, lambda row, now: str(count(row)), count, numeric=True)
+    """A count the admin API reports: a dash, an empty export cell and a tooltip saying so
+    where the adapter has none (it sorts below every known count)."""
+
+    def known(row: SessionRow) -> int | None:
+        return None if is_console(row) else count(row)
+
+    def text(row: SessionRow, now: float) -> str:
+        value = known(row)
+        return NO_TIME if value is None else str(value)
+
+    def tooltip(row: SessionRow) -> str | None:
+        return NOT_REPORTED if is_console(row) else None
+
+    def sort_key(row: SessionRow) -> int:
+        value = known(row)
+        return -1 if value is None else value
+
+    return Column(title, tip, text, sort_key, tooltip, numeric=True, exported=known)
 
 
 def _cached_column(title: str, kind: str) -> Column:
@@ -116,8 +180,16 @@ COLUMNS: tuple[Column, ...] = (
         lambda row, now: short_id(row.token_id),
         lambda row: row.token_id or "",
         _token_tooltip,
+        exported=lambda row: row.token_id,
     ),
-    _count_column("User", None, lambda row: row.user_id),
+    Column(
+        "User",
+        None,
+        lambda row, now: str(row.user_id),
+        lambda row: row.user_id,
+        numeric=True,
+        exported=lambda row: row.user_id,
+    ),
     Column(
         "Brokers",
         None,
@@ -140,7 +212,7 @@ COLUMNS: tuple[Column, ...] = (
     Column(
         "State",
         "Ascending sorts tokens in use first",
-        _state_text,
+        lambda row, now: state_text(row),
         lambda row: _STATE_RANK[row.state],
         _state_tooltip,
     ),
@@ -149,6 +221,7 @@ COLUMNS: tuple[Column, ...] = (
         "Expires",
         "Relative to now; the exact local time in the cell's tooltip",
         lambda row: row.expires_at,
+        lambda row: row.expiry_assumed,
     ),
     _time_column(
         "Last activity",

@@ -2,8 +2,9 @@
 
 A row is one token of `GET /admin/sessions` (its claims, state, activity and trader sessions).
 On an adapter without an admin API the console builds rows from the tokens it minted itself;
-those carry `source=RowSource.CONSOLE` and the vault's record id, and their token id is only
-known where introspection once told it. The token itself is never part of a row.
+those carry `source=RowSource.CONSOLE`, the vault's record id and what the console assumed
+or probed, and their token id is only known where introspection once told it. The token
+itself is never part of a row.
 """
 
 from __future__ import annotations
@@ -79,6 +80,10 @@ class SessionRow(msgspec.Struct, frozen=True, rename="camel"):
     expires_at: float
     state: TokenState | None
     """None: the adapter could not be asked (a console record while it is unreachable)."""
+    expiry_assumed: bool = False
+    """A console row whose expiry the adapter never told: `expires_at` is the usual lifetime."""
+    probe_status: int | None = None
+    """A console row's `GET /accounts` probe: the status it answered; None when not asked."""
     key_id: str | None = None
     revoked_at: float | None = None
     last_activity: float | None = None

@@ -153,6 +153,14 @@ class SessionTable:
         self._show(self._sorted([row for row in self._rows.values() if self._query.matches(row)]))
         return [Reset(tuple(self._visible))]
 
+    def replace(self, rows: Iterable[SessionRow]) -> list[Edit]:
+        """Every row anew, as changes rather than a reset: rows still there change in place,
+        so a view's selection and scroll survive a reload that is not an event stream."""
+        fresh = {row.key: row for row in rows}
+        gone = [SessionChange(ChangeKind.REMOVE, key) for key in self._rows if key not in fresh]
+        kept = [SessionChange(ChangeKind.UPSERT, key, row) for key, row in fresh.items()]
+        return self.apply(gone + kept)
+
     def apply(self, changes: Iterable[SessionChange]) -> list[Edit]:
         """The feed's changes: only each key's last change counts, unchanged rows emit nothing."""
         final: dict[str, SessionRow | None] = {}

@@ -3,7 +3,9 @@
 Rows come from the admin API and are kept current by its event stream; they are updated in
 place, so selection, sort and scroll survive, and they hold still while the pointer is over
 the table. Bulk logouts first list exactly what they will hit. An adapter without an admin
-API gets the tokens minted from this console instead, probed for their state, said plainly.
+API gets the tokens minted from this console instead, probed for their state, said plainly:
+what the console assumes is labelled so, what it cannot know is shown as unknown, and each
+refresh updates those rows in place too, so the selection holds.
 Where several adapter instances share a store, an Instance column says which holds each
 token's sessions (only then: `SessionsModel` decides).
 Every workflow is the active profile's `AdapterOps`; the page only shows and asks.
@@ -45,20 +47,26 @@ from console.services.client import AdapterUnavailable
 from console.services.export import ExportError, write_csv
 from console.services.formatting import accounts_text, count, local_time, short_id
 from console.services.logouts import LogoutResult, LogoutTarget
-from console.services.minted import console_row
 from console.services.operations import AdapterOps
 from console.services.session_columns import COLUMNS, INSTANCE_COLUMN, column_index
+from console.services.session_console import (
+    UNREPORTED,
+    console_rows,
+    expiry_assumption,
+    is_console,
+    state_basis,
+    state_text,
+)
 from console.services.session_feed import SessionFeed
 from console.services.session_query import QueryError, SessionQuery
 from console.services.session_rows import (
     DetailItem,
     FeedStatus,
-    RowSource,
     SessionChange,
     SessionRow,
 )
 from console.services.store_status import StoreStatus
-from console.services.tasks import TaskOwner
+from console.services.tasks import TaskOwner, off_thread
 from console.services.workspace import Workspace
 from console.slots import task_slot
 from console.views.confirm import confirm
@@ -86,10 +94,9 @@ class _Mode(enum.Enum):
 
 
 def _describe(row: SessionRow) -> str:
-    state = row.state.value if row.state is not None else "unknown"
     return (
         f"{short_id(row.token_id)}  user {row.user_id}  {', '.join(row.broker_names)}  "
-        f"({accounts_text(row.ctid_trader_account_ids)})  {state}"
+        f"({accounts_text(row.ctid_trader_account_ids)})  {state_text(row)}"
     )
 
 
@@ -98,6 +105,7 @@ class SessionsPage(QWidget):
         super().__init__(parent)
         self.tasks = TaskOwner("the Sessions page")
         self._ops = workspace.active
+        self._vault = workspace.vault
         self._feed: SessionFeed | None = None
         self._mode = _Mode.NONE
         self._columns_fitted = False
@@ -306,7 +314,11 @@ class SessionsPage(QWidget):
         metrics = self.table.fontMetrics()
         padding = metrics.horizontalAdvance("MM")
         longest = {
-            column_index("State"): ["unknown", *(state.value for state in TokenState)],
+            column_index("State"): [
+                "unknown",
+                "issued (assumed)",
+                *(state.value for state in TokenState),
+            ],
             **{index: ["59 min ago"] for index, column in enumerate(COLUMNS) if column.timed},
         }
         for index, texts in longest.items():
@@ -419,17 +431,25 @@ class SessionsPage(QWidget):
             self.tasks.spawn(self._console_rows(self._ops))
 
     async def _console_rows(self, ops: AdapterOps) -> None:
-        """Only the tokens minted here: each probed with GET /accounts, logged out by token."""
-        tokens = await ops.minted_tokens()
+        """Only the tokens minted here: each probed with GET /accounts, logged out by token.
+
+        Probed here rather than with `ops.minted_tokens()`, which keeps only a state and so
+        cannot tell a 200 from a 404 that established nothing. The rows are replaced as
+        changes, not reset, so the rows still there keep the selection (and what Log out
+        selected acts on) across the periodic refresh.
+        """
+        records = await off_thread(self._vault.list, ops.profile.id)
+        rows = await console_rows(ops.client, records)
         if ops is not self._ops or self._mode is not _Mode.CONSOLE:
             return
         self._notice(
-            f"This adapter offers no admin API, so only the {count(len(tokens), 'token')} "
+            f"This adapter offers no admin API, so only the {count(len(rows), 'token')} "
             f"minted from this console for {ops.profile.name} are shown. Their state comes from "
             f"a harmless GET /accounts with each token, last asked at "
-            f"{local_time(time.time(), zone=False)[-8:]}."
+            f"{local_time(time.time(), zone=False)[-8:]}; what the console assumes says so, "
+            "and what only an admin API reports is shown as unknown (—)."
         )
-        self.model.reset([console_row(token) for token in tokens])
+        self.model.replace(rows)
         self._show_emptiness()
         self._fit_columns_once()
         self._selection_changed()
@@ -564,11 +584,14 @@ class SessionsPage(QWidget):
         dialog.open()
 
     async def export_to(self, path: Path) -> None:
-        """The view as shown (filtered and sorted), token ids only, never a token; the file
-        is written off the GUI thread."""
+        """The view as shown (filtered and sorted), but with full token ids (never a token) and
+        absolute UTC times, which mean the same once saved; written off the GUI thread."""
         now = time.time()
         columns = self.model.columns()
-        rows = [[column.text(row, now) for column in columns] for row in self.model.visible_rows()]
+        rows = [
+            [column.export_value(row, now) for column in columns]
+            for row in self.model.visible_rows()
+        ]
         header = [column.title for column in columns]
         loop = asyncio.get_running_loop()
         try:
@@ -634,20 +657,23 @@ def _small_table(items: tuple[DetailItem, ...], columns: tuple[tuple[str, str], 
 
 
 def _detail_html(row: SessionRow, note: str = "") -> str:
-    state = row.state.value if row.state is not None else "unknown"
-    if row.source is RowSource.CONSOLE:
-        state += " (probed with GET /accounts; this adapter has no admin API)"
+    basis = state_basis(row)
+    console = is_console(row)
     fields = (
         ("User", row.user_id),
         ("Brokers", ", ".join(row.broker_names)),
         ("Accounts", accounts_text(row.ctid_trader_account_ids)),
         ("Verified", "yes" if row.is_verified else "no"),
-        ("State", state),
+        ("State", state_text(row)),
+        *([("State from", basis)] if basis is not None else []),
         ("Issued", local_time(row.issued_at)),
-        ("Expires", local_time(row.expires_at)),
+        (
+            "Expires",
+            expiry_assumption(row.expires_at) if row.expiry_assumed else local_time(row.expires_at),
+        ),
         ("Revoked", local_time(row.revoked_at)),
-        ("Last activity", local_time(row.last_activity)),
-        ("Requests", row.request_count),
+        ("Last activity", UNREPORTED if console else local_time(row.last_activity)),
+        ("Requests", UNREPORTED if console else row.request_count),
     )
     title = row.token_id or "(id not told by the adapter)"
     parts = [f"<h3>Token {_e(title)}</h3>"]
@@ -656,6 +682,11 @@ def _detail_html(row: SessionRow, note: str = "") -> str:
     parts.append("<table>")
     parts += [f"<tr><td><b>{name}</b></td><td>{_e(value)}</td></tr>" for name, value in fields]
     parts.append("</table>")
+    if console:
+        parts.append(
+            f"<p><i>Trader sessions and their cached positions, orders and deals: "
+            f"{_e(UNREPORTED)}.</i></p>"
+        )
     for session in row.trader_sessions:
         on = f" on instance {_e(session.instance)}" if session.instance is not None else ""
         parts.append(

@@ -273,6 +273,7 @@ def test_a_console_record_shows_what_is_unknown_and_says_why() -> None:
         issued_at=NOW - 60,
         expires_at=NOW + DAY,
         state=TokenState.ISSUED,
+        probe_status=200,
         source=RowSource.CONSOLE,
         record_id="rec-2",
     )
@@ -285,6 +286,86 @@ def test_a_console_record_shows_what_is_unknown_and_says_why() -> None:
     assert "GET /accounts" in cell(model, 1 - number, STATE, TOOLTIP)
     assert cell(model, 1 - number, STATE) == "issued"
     assert model.row_for("record:rec-1") is record
+
+
+def console_record(
+    number: int, *, state: TokenState | None = TokenState.ISSUED, status: int | None = 200
+) -> SessionRow:
+    """A broker-only row as the Sessions page builds it: expiry assumed, state probed."""
+    return SessionRow(
+        token_id=None,
+        user_id=14601 + number,
+        broker_names=("BESTBROKER",),
+        ctid_trader_account_ids=None,
+        is_verified=True,
+        issued_at=NOW - 60,
+        expires_at=NOW + 29 * DAY + 60,
+        expiry_assumed=True,
+        state=state,
+        probe_status=status,
+        source=RowSource.CONSOLE,
+        record_id=f"rec-{number}",
+    )
+
+
+def test_a_console_row_labels_what_is_assumed_and_shows_unknown_counts_as_unknown() -> None:
+    model = model_with([console_record(1)])
+    assert cell(model, 0, EXPIRES) == "in 29 d (assumed)"
+    assert "(an assumption)" in cell(model, 0, EXPIRES, TOOLTIP)
+    assert "not told by this adapter" in cell(model, 0, EXPIRES, TOOLTIP)
+    unknown = (LAST_ACTIVITY, REQUESTS, TRADER_SESSIONS, POSITIONS, ORDERS, DEALS)
+    assert [cell(model, 0, c) for c in unknown] == ["—"] * len(unknown)
+    assert all("does not tell" in cell(model, 0, c, TOOLTIP) for c in unknown)
+    assert cell(model, 0, STATE) == "issued"
+    assert "answered 200" in cell(model, 0, STATE, TOOLTIP)
+
+
+@pytest.mark.parametrize(
+    ("status", "said"),
+    [(404, "answered 404: this adapter does not serve it"), (500, "answered HTTP 500")],
+)
+def test_a_probe_that_told_nothing_leaves_the_state_assumed(status: int, said: str) -> None:
+    model = model_with([console_record(1, status=status)])
+    assert cell(model, 0, STATE) == "issued (assumed)"
+    tooltip = cell(model, 0, STATE, TOOLTIP)
+    assert tooltip.startswith("Assumed: ")
+    assert said in tooltip
+    assert "the probe told nothing" in tooltip
+
+
+def test_a_refused_probe_or_the_console_record_says_where_the_state_comes_from() -> None:
+    refused = console_record(1, state=TokenState.REVOKED, status=401)
+    recorded = console_record(2, state=TokenState.REVOKED, status=None)
+    model = model_with([refused, recorded])
+    tips = {model.row_at(r).key: cell(model, r, STATE, TOOLTIP) for r in range(2)}
+    assert "answered 401" in tips[refused.key]
+    assert tips[recorded.key].startswith("From this console's record (it logged the token out)")
+    assert [cell(model, r, STATE) for r in range(2)] == ["revoked", "revoked"]
+
+
+def test_the_export_writes_full_token_ids_and_absolute_utc_times() -> None:
+    busy = row(1, sessions=(trader_session(137780091, NOW - 35, requests=7, positions=2),))
+    exported = [column.export_value(busy, NOW) for column in COLUMNS[:INSTANCE_COLUMN]]
+    assert exported == [
+        token_id(1),
+        14601,
+        "BESTBROKER",
+        "all accounts",
+        "yes",
+        "issued",
+        "2026-05-25T20:26:40Z",
+        "2026-06-26T20:27:40Z",
+        "2026-05-28T20:26:05Z",
+        7,
+        1,
+        2,
+        2,
+        3,
+    ]
+    assumed = [column.export_value(console_record(1), NOW) for column in COLUMNS[:INSTANCE_COLUMN]]
+    assert assumed[TOKEN] is None  # never told: an empty cell, not a dash or a made-up id
+    assert assumed[EXPIRES] == "2026-06-26T20:27:40Z (assumed)"
+    assert assumed[LAST_ACTIVITY:] == [None] * 6  # not known, not 0
 
 
 @pytest.mark.parametrize(
@@ -606,6 +687,24 @@ def test_a_selection_stays_on_its_tokens_through_apply_sort_hold_and_query() -> 
     assert token_id(3) not in shown(model)
     assert model.row_for(token_id(3)) is not None
     assert model.total_rows() == 7
+
+
+def test_replacing_every_row_keeps_the_selection_on_the_rows_still_there() -> None:
+    """What the broker-only path's periodic reload does: no reset, so no lost selection."""
+    model = model_with([console_record(n) for n in range(3)])
+    selection = QItemSelectionModel(model)
+    spy = Spy(model)
+    kept = console_record(1)
+    selection.select(model.index(model.visible_rows().index(kept), 0), SELECT_ROWS)
+    model.replace([console_record(0, state=TokenState.REVOKED, status=401), kept])
+    assert ("reset",) not in spy.events
+    assert [index.data(ROW_ROLE) for index in selection.selectedRows()] == [kept]
+    assert model.total_rows() == 2
+    assert model.row_for(console_record(0).key) == console_record(
+        0, state=TokenState.REVOKED, status=401
+    )
+    model.replace([kept])
+    assert [index.data(ROW_ROLE) for index in selection.selectedRows()] == [kept]
 
 
 def test_a_sorting_table_view_sorts_the_model_itself_and_keeps_the_selection(

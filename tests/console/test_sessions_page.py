@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -12,12 +14,14 @@ from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import QMessageBox, QPushButton
 from pytestqt.exceptions import TimeoutError
 from pytestqt.qtbot import QtBot
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 from adapter_core.admin.sessions_view import TokenState
 from console.controller import Controller
 from console.services.profiles import Profile
-from console.services.session_columns import INSTANCE_COLUMN
-from console.services.session_rows import FeedStatus
+from console.services.session_columns import INSTANCE_COLUMN, column_index
+from console.services.session_rows import FeedStatus, SessionRow
 from tests.support.adapter_process import AdapterProcess
 from tests.support.broker_only import BrokerOnlyAdapter
 from tests.support.console_driver import WAIT_MS, click, run, running_console, send_token_request
@@ -304,10 +308,164 @@ def test_the_view_exports_as_csv_without_a_token(
     text = target.read_text()
     header, row = text.splitlines()
     assert header.startswith("Token,User,Brokers")
-    assert row.startswith(f"{wanted[:12]}…,14603,BESTBROKER")
+    assert row.startswith(f"{wanted},14603,BESTBROKER")
     assert token not in text
     assert target.stat().st_mode & 0o777 == 0o600
     assert "Exported 1 row to" in page.notice.text()
+
+
+def test_the_csv_export_keeps_full_token_ids_and_absolute_utc_times(
+    qtbot: QtBot, controller: Controller, tmp_path: Path
+) -> None:
+    """The view shortens ids and says "2 min ago"; the file must mean the same once saved."""
+    url, secret = embedded(controller)
+    page = controller.sessions
+    wait_live(qtbot, controller)
+    token = mint(url, secret)
+    trader = TradingViewClient(url, token)
+    try:
+        trader.ok("GET", f"/accounts/{ACCOUNT}/orders")
+    finally:
+        trader.close()
+    wanted = token_id(url, secret, token)
+    qtbot.waitUntil(lambda: row_state(controller, wanted) == "active", timeout=WAIT_MS)
+    page.filter.setText(wanted[:10])
+    qtbot.waitUntil(lambda: shown_ids(controller) == {wanted}, timeout=WAIT_MS)
+    row = page.model.row_at(0)
+    assert page.model.index(0, 0).data() == f"{wanted[:12]}…"  # the view keeps its short form
+    target = tmp_path / "sessions.csv"
+    run(qtbot, page.export_to(target))
+    text = target.read_text()
+    assert token not in text
+    (exported,) = list(csv.DictReader(text.splitlines()))
+    assert exported["Token"] == wanted
+    times = {"Issued": row.issued_at, "Expires": row.expires_at, "Last activity": row.last_activity}
+    for title, timestamp in times.items():
+        assert timestamp is not None
+        assert exported[title].endswith("Z"), title
+        written = datetime.fromisoformat(exported[title])
+        assert written.utcoffset() is not None
+        assert written.utcoffset() == datetime.fromtimestamp(0, UTC).utcoffset()
+        assert abs(written.timestamp() - timestamp) < 1, title
+    assert exported["Requests"] == str(row.request_count)
+
+
+class NoAccountsAdapter(BrokerOnlyAdapter):
+    """A broker-only adapter that does not serve TradingView's `GET /accounts` (404)."""
+
+    async def _accounts(self, request: Request) -> Response:
+        return JSONResponse({"s": "error", "errmsg": "Not Found"}, 404)
+
+
+class CountingAdapter(BrokerOnlyAdapter):
+    """A broker-only adapter that counts the `GET /accounts` probes it answered."""
+
+    probes = 0
+
+    async def _accounts(self, request: Request) -> Response:
+        self.probes += 1
+        return await super()._accounts(request)
+
+
+def use_broker_only(controller: Controller, plain: BrokerOnlyAdapter) -> None:
+    profile = controller.workspace.profiles.add(Profile.create("Broker only", plain.url))
+    controller.workspace.secret_store.set(profile.secret_key, plain.secret)
+    controller.workspace.profiles_imported()
+    controller.workspace.set_active(profile.id)
+
+
+def console_row_of(controller: Controller, user_id: int) -> SessionRow | None:
+    rows = controller.sessions.model.visible_rows()
+    return next((row for row in rows if row.user_id == user_id), None)
+
+
+def test_without_an_admin_api_the_selection_survives_the_periodic_refresh(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    page = controller.sessions
+    counting = CountingAdapter()
+    with counting as plain:
+        use_broker_only(controller, plain)
+        send_token_request(qtbot, controller, "14601")
+        kept_token = controller.tokens.token.value()
+        send_token_request(qtbot, controller, "14602")
+        other_token = controller.tokens.token.value()
+        qtbot.waitUntil(lambda: page.model.total_rows() == 2, timeout=WAIT_MS)
+        kept = console_row_of(controller, 14601)
+        assert kept is not None
+        select(controller, [kept.key])
+        qtbot.waitUntil(lambda: "User" in page.detail.toPlainText(), timeout=WAIT_MS)
+        detail = page.detail.toPlainText()
+        httpx.post(
+            f"{plain.url}/logout", headers={"Authorization": f"Bearer {other_token}"}, timeout=10
+        ).raise_for_status()
+        probes = counting.probes
+        page._reprobe.timeout.emit()  # what the 30 s timer does
+
+        def other_revoked() -> bool:
+            other = console_row_of(controller, 14602)
+            return other is not None and other.state is TokenState.REVOKED
+
+        qtbot.waitUntil(other_revoked, timeout=WAIT_MS)
+        assert counting.probes > probes
+        assert [row.key for row in page.selected_rows()] == [kept.key]
+        assert page.detail.toPlainText() == detail
+        assert page.logout_selected.isEnabled()
+        click(qtbot, page.logout_selected)
+        text = accept_confirmation(qtbot, controller)
+        assert "user 14601" in text
+        qtbot.waitUntil(lambda: page.results.count() == 1, timeout=WAIT_MS)
+        assert kept_token in plain.revoked
+
+
+@pytest.mark.parametrize(
+    ("adapter", "state", "basis"),
+    [
+        (BrokerOnlyAdapter, "issued", "GET /accounts with it answered 200"),
+        (NoAccountsAdapter, "issued (assumed)", "answered 404: this adapter does not serve it"),
+    ],
+)
+def test_without_an_admin_api_assumptions_say_so_and_unknown_counts_are_unknown(
+    qtbot: QtBot,
+    controller: Controller,
+    tmp_path: Path,
+    adapter: type[BrokerOnlyAdapter],
+    state: str,
+    basis: str,
+) -> None:
+    page = controller.sessions
+    with adapter() as plain:
+        use_broker_only(controller, plain)
+        send_token_request(qtbot, controller)
+        qtbot.waitUntil(lambda: page.model.total_rows() == 1, timeout=WAIT_MS)
+
+        def cell(title: str, role: int = Qt.ItemDataRole.DisplayRole) -> str:
+            text = page.model.index(0, column_index(title)).data(role)
+            assert isinstance(text, str), title
+            return text
+
+        assert cell("State") == state
+        assert basis in cell("State", Qt.ItemDataRole.ToolTipRole)
+        assert cell("Expires").endswith(" (assumed)")
+        assert "(an assumption)" in cell("Expires", Qt.ItemDataRole.ToolTipRole)
+        for title in ("Last activity", "Requests", "Trader sessions", "Positions"):
+            assert cell(title) == "—", title
+            assert "does not tell" in cell(title, Qt.ItemDataRole.ToolTipRole), title
+        select(controller, [page.model.row_at(0).key])
+        qtbot.waitUntil(lambda: "State" in page.detail.toPlainText(), timeout=WAIT_MS)
+        detail = page.detail.toPlainText()
+        assert f"State\n{state}\nState from\n" in detail
+        assert basis in detail
+        assert "the usual 30 days (an assumption)" in detail
+        assert "Requests\nnot reported (an adapter without an admin API does not tell it)" in detail
+        target = tmp_path / "sessions.csv"
+        run(qtbot, page.export_to(target))
+        (exported,) = list(csv.DictReader(target.read_text().splitlines()))
+        assert exported["Token"] == ""  # never told: not made up
+        assert exported["Expires"].endswith("Z (assumed)")
+        assert exported["Requests"] == exported["Positions"] == ""
+        [minted] = run(qtbot, controller.workspace.active.minted_tokens())
+        assert minted.state_text == state  # as the Logout page words it
 
 
 def open_session(process: AdapterProcess, user_id: int) -> tuple[str, str]:
