@@ -441,6 +441,12 @@ class AdapterOps:
         decoded = [decode_row(row) for row in rows]
         return [row for row in decoded if row.can_log_out]
 
+    @property
+    def earlier_minted_unlisted(self) -> str | None:
+        """Why tokens minted in earlier runs are not listed (kept in memory only this run),
+        or None when they are."""
+        return None if self._vault.persistent else self._vault.status_message
+
     async def minted_tokens(self) -> list[MintedToken]:
         """This profile's minted tokens, each with the state the adapter gives it now."""
         records = await off_thread(self._vault.list, self.profile.id)

@@ -40,6 +40,14 @@ from console.views.confirm import confirm
 COLUMNS = ("Minted", "User", "Brokers", "Accounts", "Expires", "State", "Token")
 
 
+def _none_minted(ops: AdapterOps) -> str:
+    """Not "yet" where this run cannot list what earlier runs minted."""
+    unlisted = ops.earlier_minted_unlisted
+    if unlisted is None:
+        return f"No token minted from this console for {ops.profile.name} yet."
+    return f"No token minted for {ops.profile.name} in this run. {unlisted}"
+
+
 def _state_text(token: MintedToken) -> str:
     """The state, and where the console has it from when the adapter was not asked now."""
     if token.source is not StateSource.RECORD:
@@ -152,7 +160,7 @@ class LogoutPage(QWidget):
             f"{count(len(tokens), 'token')} minted for {name}; states as of "
             f"{local_time(time.time(), zone=False)[-8:]}. Select one to log it out."
             if tokens
-            else f"No token minted from this console for {name} yet."
+            else _none_minted(ops)
         )
         self.table.setRowCount(len(tokens))
         for row, token in enumerate(tokens):
