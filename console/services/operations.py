@@ -441,6 +441,13 @@ class AdapterOps:
         decoded = [decode_row(row) for row in rows]
         return [row for row in decoded if row.can_log_out]
 
+    def token_id_of(self, token: str) -> str | None:
+        """The id the adapter gave a token this console minted on this profile, if it did."""
+        for record in self._vault.list(self.profile.id):
+            if record.token == token:
+                return record.token_id
+        return None
+
     @property
     def earlier_minted_unlisted(self) -> str | None:
         """Why tokens minted in earlier runs are not listed (kept in memory only this run),

@@ -20,10 +20,17 @@ from console.demo.panel import LOCALE, PanelEnded, PanelSession
 from console.services.client import AdapterUnavailable
 from console.services.logouts import LogoutTarget
 from console.services.operations import AdapterOps
+from console.services.redaction import mask
 from console.slots import task_slot
-from console.verify.masking import fingerprint
 from console.views.confirm import confirm
 from console.views.trading_panel import TradingPanel
+
+
+def _token_named(ops: AdapterOps, token: str) -> str:
+    """As the Tokens and Sessions pages name it: its id where the adapter told it, else the
+    token masked as the Tokens page shows it."""
+    token_id = ops.token_id_of(token)
+    return f"token id {token_id[:12]}…" if token_id else f"token {mask(token)}"
 
 
 class PanelWindow(QWidget):
@@ -35,7 +42,7 @@ class PanelWindow(QWidget):
         profile = ops.profile
         production = " · PRODUCTION" if profile.production else ""
         self.setWindowTitle(
-            f"Trading Panel preview · {profile.name}{production} · token {fingerprint(token)}"
+            f"Trading Panel preview · {profile.name}{production} · {_token_named(ops, token)}"
         )
         self.resize(520, 640)
         self.panel = TradingPanel(self)
@@ -100,7 +107,7 @@ class PanelWindow(QWidget):
     async def _logout(self) -> None:
         if not await self._confirmed(
             "Log out on a production adapter?",
-            f"The token {fingerprint(self._token)} will stop working",
+            f"The {_token_named(self._ops, self._token)} will stop working",
             "Log out",
         ):
             return

@@ -40,6 +40,9 @@ def test_the_tokens_page_opens_what_tradingview_would_show_and_a_logout_ends_it(
     secret = controller._embedded_secret
     assert secret
     assert secret not in window.windowTitle()
+    [record] = controller.workspace.vault.list(controller.workspace.active.profile.id)
+    assert record.token_id
+    assert window.windowTitle().endswith(f"token id {record.token_id[:12]}…")  # as elsewhere
     click(qtbot, panel.logout_button)
     qtbot.waitUntil(panel.ended.isVisible, timeout=WAIT_MS)
     assert "Session ended" in panel.ended.text()
