@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtWidgets import QWidget
 
 from adapter_core.embedded import AdapterState, EmbeddedAdapter, EmbeddedAdapterError
 from console.services.activity import ActivityLog
@@ -40,6 +40,7 @@ from console.verify.identities import IdentityError
 from console.views.activity_page import ActivityPage
 from console.views.confirm import confirm
 from console.views.demo_page import DemoPage
+from console.views.file_dialogs import open_dialog, save_dialog
 from console.views.logout_page import LogoutPage
 from console.views.main_window import MainWindow
 from console.views.panel_window import PanelWindow
@@ -245,8 +246,7 @@ class Controller(QObject):
             self._message(f"The profile was removed, but not its verification runs: {exc}")
 
     def _import(self) -> None:
-        dialog = QFileDialog(self.window, "Import profiles (no secrets are imported)")
-        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog = open_dialog(self.window, "Import profiles (no secrets are imported)")
         dialog.setNameFilter("Profiles (*.json)")
         dialog.fileSelected.connect(self._import_from)
         dialog.open()
@@ -261,8 +261,9 @@ class Controller(QObject):
         self._message("; ".join(report.lines()))
 
     def _export(self) -> None:
-        dialog = QFileDialog(self.window, "Export profiles (secrets are never exported)")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog = save_dialog(
+            self.window, "Export profiles (secrets are never exported)", "profiles.json"
+        )
         dialog.setNameFilter("Profiles (*.json)")
         dialog.setDefaultSuffix("json")
         dialog.fileSelected.connect(self._export_to)

@@ -26,7 +26,6 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -71,6 +70,7 @@ from console.services.workspace import Workspace
 from console.slots import task_slot
 from console.views.confirm import confirm
 from console.views.feedback import copy_to_clipboard
+from console.views.file_dialogs import save_dialog
 
 STATUS_COLOURS = {
     FeedStatus.LIVE: "#2e7d32",
@@ -576,8 +576,8 @@ class SessionsPage(QWidget):
             self._selection_changed()
 
     def _export(self) -> None:
-        dialog = QFileDialog(self, "Export the sessions shown as CSV")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        stamp = time.strftime("%Y-%m-%d")
+        dialog = save_dialog(self, "Export the sessions shown as CSV", f"sessions-{stamp}.csv")
         dialog.setNameFilter("CSV files (*.csv)")
         dialog.setDefaultSuffix("csv")
         dialog.fileSelected.connect(lambda path: self.tasks.spawn(self.export_to(Path(path))))

@@ -19,7 +19,6 @@ from PySide6.QtGui import QBrush, QColor, QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -54,6 +53,7 @@ from console.verify.reports import (
 )
 from console.verify.runner import Run
 from console.views.confirm import confirm
+from console.views.file_dialogs import save_dialog
 from console.views.up_and_down import UpAndDown
 from console.views.verify_detail import CheckDetail
 
@@ -632,10 +632,10 @@ class VerifyPage(QWidget):
         report = self._shown
         if report is None or self._run is not None:
             return
-        dialog = QFileDialog(self, "Export the verification report")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog = save_dialog(
+            self, "Export the verification report", f"verify-{report.started[:10]}.html"
+        )
         dialog.setNameFilters(list(EXPORTS))
-        dialog.selectFile(f"verify-{report.started[:10]}.html")
         dialog.fileSelected.connect(
             lambda path: self.tasks.spawn(self.export_to(Path(path), dialog.selectedNameFilter()))
         )
