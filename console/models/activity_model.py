@@ -2,8 +2,9 @@
 
 The model is a thin adapter over `ActivityLog`: its page feeds it from the log's `recorded` and
 `cleared` signals. Colour carries one meaning only: red is a request that went wrong (no
-answer, or an error status nobody asked for). The console's own polling is drawn muted, and a
-probe's expected answer (a 400 or 404 it asked for) is drawn as the success it is.
+answer, or an error status or `s: "error"` envelope nobody asked for; `/logout` refuses with
+HTTP 200). The console's own polling is drawn muted, and a probe's expected answer (a 400 or
+404 it asked for) is drawn as the success it is.
 """
 
 from __future__ import annotations
@@ -32,17 +33,15 @@ BACKGROUND_COLOUR = QColor("#808080")
 _Index = QModelIndex | QPersistentModelIndex
 
 
-def is_failure(exchange: Exchange) -> bool:
-    """No answer at all, or a 4xx/5xx the request was not made to get."""
-    if exchange.status is None:
-        return True
-    return exchange.status >= 400 and not exchange.expected
-
-
 def _status_text(exchange: Exchange) -> str:
+    """The number alone would show a refused logout (HTTP 200) as a success."""
     if exchange.status is None:
         return "failed"
-    return f"{exchange.status} (expected)" if exchange.expected else str(exchange.status)
+    if exchange.expected:
+        return f"{exchange.status} (expected)"
+    if exchange.refusal is not None:
+        return f"{exchange.status} · error"
+    return str(exchange.status)
 
 
 def _status_tip(exchange: Exchange) -> str | None:
@@ -50,6 +49,8 @@ def _status_tip(exchange: Exchange) -> str | None:
         return f"expected: this probe asks for a {exchange.status}"
     if exchange.status is None:
         return exchange.error
+    if exchange.refusal is not None:
+        return f"The adapter refused: {exchange.refusal or '(no errmsg)'}"
     return None
 
 
@@ -99,7 +100,7 @@ class ActivityModel(QAbstractTableModel):
             return "background polling by the console" if exchange.background else None
         if role == Qt.ItemDataRole.ForegroundRole:
             if column == STATUS_COLUMN:
-                if is_failure(exchange):
+                if exchange.failed:
                     return FAILURE_COLOUR
                 return EXPECTED_COLOUR if exchange.expected else SUCCESS_COLOUR
             return BACKGROUND_COLOUR if exchange.background else None

@@ -7,7 +7,9 @@ to leak later. The log is bounded so a long session cannot grow memory without l
 The console's own polling (health checks, the session feed's refreshes, capability probes) is
 recorded too, marked `background`, so the page can fold it away without losing it; an answer a
 probe asks for (Test connection's 400, a capability probe's 404) is marked `expected`, so it is
-not mistaken for a failure.
+not mistaken for a failure. An answer whose envelope says `s: "error"` keeps its `errmsg` as
+`refusal`: the adapter's `/logout` refuses with HTTP 200, so the status alone would call the
+refusal a success.
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ MAX_BODY_CHARS = 64 * 1024
 
 
 class StatusClass(Enum):
-    """What the status filter offers; FAILED is a request that got no HTTP answer at all."""
+    """What the status filter offers. FAILED is a request that got no HTTP answer at all, or a
+    2xx/3xx answer whose envelope refuses (`/logout` says no with HTTP 200); such an answer
+    leaves its status's class, so the classes still split the log without overlap."""
 
     SUCCESS = 2
     REDIRECT = 3
@@ -48,10 +52,14 @@ class StatusClass(Enum):
     SERVER_ERROR = 5
     FAILED = 0
 
-    def matches(self, status: int | None) -> bool:
+    def matches(self, exchange: Exchange) -> bool:
+        status = exchange.status
+        if status is None:
+            return self is StatusClass.FAILED
+        refused_as_success = status < 400 and exchange.failed
         if self is StatusClass.FAILED:
-            return status is None
-        return status is not None and status // 100 == self.value
+            return refused_as_success
+        return status // 100 == self.value and not refused_as_success
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +87,18 @@ class Exchange:
     expected: bool = False
     """The status is the answer the request was made to get (a probe's 400 or 404): a
     success, whatever its number."""
+    refusal: str | None = None
+    """The (redacted) `errmsg` of an answer whose envelope says `s: "error"`, "" when it has
+    none; None for any other answer. Kept whatever the status, since `/logout` refuses with
+    HTTP 200."""
+
+    @property
+    def failed(self) -> bool:
+        """No answer, or an error status or refusing envelope the request was not made to
+        get: what the page draws red and the FAILED filter counts."""
+        if self.status is None:
+            return True
+        return not self.expected and (self.status >= 400 or self.refusal is not None)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -128,6 +148,18 @@ class RawParts(Protocol):
         ...
 
 
+def _refusal(response_body: str) -> str | None:
+    """The `errmsg` of an `s: "error"` envelope ("" without one), None for any other body."""
+    try:
+        document = json.loads(response_body)
+    except ValueError:
+        return None
+    if not isinstance(document, dict) or document.get("s") != "error":
+        return None
+    errmsg = document.get("errmsg")
+    return _truncate(errmsg) if isinstance(errmsg, str) else ""
+
+
 def _truncate(text: str) -> str:
     if len(text) <= MAX_BODY_CHARS:
         return text
@@ -147,7 +179,7 @@ def matches(
     """
     if profile_id is not None and exchange.profile_id != profile_id:
         return False
-    if status_class is not None and not StatusClass(status_class).matches(exchange.status):
+    if status_class is not None and not StatusClass(status_class).matches(exchange):
         return False
     if not text:
         return True
@@ -215,9 +247,10 @@ class ActivityLog:
         `secrets` are the values known to be secret (profile secrets, minted tokens); any
         credential in the request's Authorization header is added to them. `background` marks
         the console's own polling; a status in `expected_statuses` is what the request was
-        made to get.
+        made to get. The refusal is read from the redacted answer, so it holds no secret.
         """
         known = {*secrets, *bearer_credentials(request_headers)}
+        response = redact_json_body(response_body, path=path, part="response", secrets=known)
         exchange = Exchange(
             seq=self._next_seq,
             when=when or datetime.now(UTC),
@@ -231,12 +264,11 @@ class ActivityLog:
             request_body=_truncate(
                 redact_json_body(request_body, path=path, part="request", secrets=known)
             ),
-            response_body=_truncate(
-                redact_json_body(response_body, path=path, part="response", secrets=known)
-            ),
+            response_body=_truncate(response),
             error=None if error is None else redact_text(error, known),
             background=background,
             expected=status is not None and status in expected_statuses,
+            refusal=None if status is None else _refusal(response),
         )
         self._next_seq += 1
         full = len(self._exchanges) == self._exchanges.maxlen

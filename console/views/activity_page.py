@@ -183,6 +183,8 @@ class ActivityPage(QWidget):
         status = "no answer" if exchange.status is None else f"HTTP {exchange.status}"
         if exchange.expected:
             status += f" (expected: this probe asks for a {exchange.status})"
+        elif exchange.refusal is not None:
+            status += f", refused: {exchange.refusal or '(no errmsg)'}"
         if exchange.background:
             status += ", background polling"
         self.detail.setPlainText(

@@ -2,6 +2,8 @@
 
 The dialog only collects and checks; the application saves. "Test connection" tries what was
 typed, before anything is saved, and says which part failed: reachability, TLS or the secret.
+Its result is cleared as soon as a setting it depends on is edited, so it never describes
+settings no longer in the fields.
 """
 
 from __future__ import annotations
@@ -44,6 +46,25 @@ TLS_LABELS: dict[TlsMode, str] = {
     "insecure": "Do not verify (self-signed, testing only)",
     "ca": "Verify with this CA bundle",
 }
+
+FIELD_LABELS: dict[str, str] = {
+    "name": "Name",
+    "base_url": "Base URL",
+    "tls": "TLS",
+    "ca_file": "CA bundle",
+    "timeout": "Timeout",
+    "colour": "Colour",
+    "production": "Production",
+}
+"""The form's label for each `Profile` field: errors name what the operator sees, not the
+profiles file's key."""
+
+
+def describe(error: ProfileError) -> str:
+    """The error with the field's label in front instead of its internal name."""
+    if error.field is None:
+        return str(error)
+    return f"{FIELD_LABELS.get(error.field, error.field)}: {error.problem}"
 
 
 @dataclass(frozen=True)
@@ -107,12 +128,12 @@ class ProfileDialog(QDialog):
         self.secret.setPlaceholderText(
             "stored in the OS keyring; leave empty to keep it" if has_secret else "bearer secret"
         )
-        form.addRow("Name", self.name)
-        form.addRow("Base URL", self.url)
-        form.addRow("TLS", self.tls)
-        form.addRow("CA bundle", ca_row)
-        form.addRow("Timeout", self.timeout)
-        form.addRow("Colour", self.colour)
+        form.addRow(FIELD_LABELS["name"], self.name)
+        form.addRow(FIELD_LABELS["base_url"], self.url)
+        form.addRow(FIELD_LABELS["tls"], self.tls)
+        form.addRow(FIELD_LABELS["ca_file"], ca_row)
+        form.addRow(FIELD_LABELS["timeout"], self.timeout)
+        form.addRow(FIELD_LABELS["colour"], self.colour)
         form.addRow("", self.production)
         form.addRow("Bearer secret", self.secret)
         self.error = QLabel("", self)
@@ -121,6 +142,8 @@ class ProfileDialog(QDialog):
         self.error.setWordWrap(True)
         self.test_result = QLabel("", self)
         self.test_result.setWordWrap(True)
+        # Edits to what a test depends on, counted so a result for older settings is dropped.
+        self._settings_edits = 0
         self.test_button = QPushButton("Test connection", self)
         self.test_button.clicked.connect(self._test)
         buttons = QDialogButtonBox(
@@ -138,6 +161,20 @@ class ProfileDialog(QDialog):
         layout.addWidget(buttons)
         self.tls.currentIndexChanged.connect(self._tls_changed)
         self._tls_changed()
+        for edited in (
+            self.url.textChanged,
+            self.tls.currentIndexChanged,
+            self.ca_file.textChanged,
+            self.timeout.valueChanged,
+            self.secret.textChanged,
+        ):
+            edited.connect(self._test_settings_changed)
+
+    def _test_settings_changed(self) -> None:
+        """A test result describes the settings it was run with: once they change, it goes."""
+        self._settings_edits += 1
+        self.test_result.setText("")
+        self.test_result.setStyleSheet("")
 
     def _tls_changed(self) -> None:
         self.ca_file.setEnabled(self.tls.currentData() == "ca")
@@ -205,7 +242,7 @@ class ProfileDialog(QDialog):
         try:
             self.draft = self.build()
         except ProfileError as exc:
-            self.error.setText(str(exc))
+            self.error.setText(describe(exc))
             return
         self.accept()
 
@@ -214,15 +251,19 @@ class ProfileDialog(QDialog):
         try:
             draft = self.build()
         except ProfileError as exc:
-            self.error.setText(str(exc))
+            self.error.setText(describe(exc))
             return
         self.error.setText("")
         self.test_button.setEnabled(False)
+        self.test_result.setStyleSheet("")
         self.test_result.setText("Testing…")
+        settings = self._settings_edits
         try:
             report = await self._test_connection(draft.profile, draft.secret or self._stored_secret)
         finally:
             self.test_button.setEnabled(True)
+        if settings != self._settings_edits:
+            return
         colour = "#2e7d32" if report.secret_accepted else "#c62828"
         self.test_result.setStyleSheet(f"color: {colour};")
         self.test_result.setText(report.message)

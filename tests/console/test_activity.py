@@ -104,6 +104,9 @@ def test_the_bearer_credential_is_redacted_wherever_it_is_echoed() -> None:
         secrets=[],
     )
     assert "short-tok" not in exchange.response_body
+    assert exchange.refusal is not None
+    assert exchange.refusal.startswith("bad ")
+    assert "short-tok" not in exchange.refusal
 
 
 def test_headers_of_a_recorded_exchange_cannot_be_changed() -> None:
@@ -261,6 +264,53 @@ def test_filter_by_text_profile_and_status_class() -> None:
     assert log.filter("401", profile_id="one") == [refused]
     assert log.filter("profile TWO", status_class=StatusClass.SUCCESS) == [ok_two]
     assert not matches(ok_one, "no such text")
+
+
+def record_logout(
+    log: ActivityLog, answer: str, status: int = 200, expected: frozenset[int] = frozenset()
+) -> Exchange:
+    return log.record(
+        profile_id="p",
+        profile_name="P",
+        method="POST",
+        path="/logout",
+        request_headers={"Authorization": f"Bearer {TOKEN}"},
+        request_body="",
+        status=status,
+        response_body=answer,
+        duration_ms=1.0,
+        error=None,
+        secrets=[],
+        expected_statuses=expected,
+    )
+
+
+def test_an_error_envelope_is_a_failure_whatever_the_status() -> None:
+    """`/logout` refuses with HTTP 200 and `s: "error"`: the status filter counts it as failed."""
+    log = ActivityLog()
+    done = record_logout(log, json.dumps({"s": "ok"}))
+    refused = record_logout(log, json.dumps({"s": "error", "errmsg": "Token revoked."}))
+    bare = record_logout(log, json.dumps({"s": "error"}))
+    unauthorised = record_logout(log, json.dumps({"s": "error", "errmsg": "No."}), status=401)
+    probe = record_logout(log, json.dumps({"s": "error", "errmsg": "bad"}), 400, frozenset({400}))
+    not_json = record_logout(log, "plain text")
+    assert (refused.refusal, bare.refusal, done.refusal, not_json.refusal) == (
+        "Token revoked.",
+        "",
+        None,
+        None,
+    )
+    assert [e.failed for e in (done, refused, bare, unauthorised, probe, not_json)] == [
+        False,
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
+    assert log.filter(status_class=StatusClass.FAILED) == [refused, bare]
+    assert log.filter(status_class=StatusClass.SUCCESS) == [done, not_json]
+    assert log.filter(status_class=StatusClass.CLIENT_ERROR) == [unauthorised, probe]
 
 
 def test_filter_cannot_find_a_secret_because_none_is_held() -> None:

@@ -33,6 +33,7 @@ def record(
     *,
     background: bool = False,
     expected: frozenset[int] = frozenset(),
+    answer: str = "",
 ) -> Exchange:
     return log.record(
         profile_id="p",
@@ -42,7 +43,7 @@ def record(
         request_headers={},
         request_body="",
         status=status,
-        response_body="",
+        response_body=answer,
         duration_ms=1.0,
         error=None if status is not None else "Cannot connect",
         secrets=[],
@@ -152,6 +153,37 @@ def test_only_unexpected_errors_and_failed_requests_are_red(
     record(log, status=status, expected=expected)
     page = make_page(qtbot, log)
     assert status_cell(page, 0, Qt.ItemDataRole.ForegroundRole) == colour
+
+
+REFUSED = json.dumps({"s": "error", "errmsg": "The token has already been revoked."})
+
+
+def test_a_logout_refused_with_http_200_is_drawn_as_a_failure_with_the_errmsg(
+    qtbot: QtBot,
+) -> None:
+    """The adapter's `/logout` says no with HTTP 200: only the envelope tells."""
+    log = ActivityLog()
+    record(log, "/logout", 200, answer=REFUSED)
+    page = make_page(qtbot, log)
+    assert status_cell(page, 0, Qt.ItemDataRole.DisplayRole) == "200 · error"
+    assert status_cell(page, 0, Qt.ItemDataRole.ForegroundRole) == FAILURE_COLOUR
+    assert (
+        status_cell(page, 0, Qt.ItemDataRole.ToolTipRole)
+        == "The adapter refused: The token has already been revoked."
+    )
+    page.table.selectRow(0)
+    assert "HTTP 200, refused: The token has already been revoked." in page.detail.toPlainText()
+
+
+def test_an_expected_answer_stays_a_success_even_with_an_error_envelope(qtbot: QtBot) -> None:
+    log = ActivityLog()
+    record(log, "/generate/token", 400, expected=frozenset({400}), answer=REFUSED)
+    record(log, "/logout", 200, answer=json.dumps({"s": "ok"}))
+    page = make_page(qtbot, log)
+    assert status_cell(page, 0, Qt.ItemDataRole.DisplayRole) == "200"
+    assert status_cell(page, 0, Qt.ItemDataRole.ForegroundRole) == SUCCESS_COLOUR
+    assert status_cell(page, 1, Qt.ItemDataRole.DisplayRole) == "400 (expected)"
+    assert status_cell(page, 1, Qt.ItemDataRole.ForegroundRole) == EXPECTED_COLOUR
 
 
 def test_the_detail_says_expected_and_background(qtbot: QtBot) -> None:

@@ -250,7 +250,7 @@ def test_a_bad_url_in_the_dialog_is_named_and_nothing_is_saved(
     dialog.name.setText("Broken")
     dialog.url.setText("ftp://adapter.example")
     dialog._save()
-    assert "base_url" in dialog.error.text()
+    assert dialog.error.text().startswith("Base URL: ")
     assert dialog.isVisible()
     assert [p.name for p in controller.workspace.profiles.list()] == ["Embedded"]
     dialog.reject()

@@ -1,14 +1,18 @@
-"""The profile dialog offers a new profile a colour of its own, and shows it."""
+"""The profile dialog offers a new profile a colour of its own, and shows it; its test result
+never outlives the settings it describes, and its errors name the form's fields."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QDialogButtonBox, QWidget
 from pytestqt.qtbot import QtBot
 
+from console.services.client import ConnectionReport
 from console.services.profiles import PALETTE, PRODUCTION_COLOUR, Profile, builtin_embedded
 from console.views.profile_dialog import ProfileDialog
 
@@ -76,3 +80,103 @@ def test_a_light_colour_gets_dark_text(parent: QWidget) -> None:
     assert "color: black" in form.colour.styleSheet()
     form._colour_chosen(QColor(PALETTE[0]))
     assert "color: white" in form.colour.styleSheet()
+
+
+ACCEPTED = ConnectionReport(
+    reachable=True, secret_accepted=True, latency_ms=3.0, message="Connected; secret accepted."
+)
+
+
+class FakeAdapter:
+    """Answers Test connection with ACCEPTED once `answer` is set, and records what was tried."""
+
+    def __init__(self) -> None:
+        self.answer = asyncio.Event()
+        self.tried: list[tuple[str, str | None]] = []
+
+    async def test(self, profile: Profile, secret: str | None) -> ConnectionReport:
+        self.tried.append((profile.base_url, secret))
+        await self.answer.wait()
+        return ACCEPTED
+
+
+def after_a_test(qtbot: QtBot, parent: QWidget, adapter: FakeAdapter) -> ProfileDialog:
+    """A filled dialog whose connection test has answered."""
+    form = ProfileDialog(None, None, adapter.test, parent)
+    fill(form)
+    form.secret.setText("secret-one")
+    adapter.answer.set()
+    form.test_button.click()
+    qtbot.waitUntil(lambda: form.test_result.text() == ACCEPTED.message)
+    return form
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda form: form.url.setText("https://other.example.com"),
+        lambda form: form.secret.setText("secret-two"),
+        lambda form: form.tls.setCurrentIndex(form.tls.findData("insecure")),
+        lambda form: form.timeout.setValue(30),
+    ],
+    ids=["url", "secret", "tls", "timeout"],
+)
+def test_editing_what_was_tested_clears_the_result(
+    qtbot: QtBot, qloop: object, parent: QWidget, edit: Callable[[ProfileDialog], None]
+) -> None:
+    form = after_a_test(qtbot, parent, FakeAdapter())
+    edit(form)
+    assert form.test_result.text() == ""
+
+
+def test_editing_what_the_test_ignores_keeps_the_result(
+    qtbot: QtBot, qloop: object, parent: QWidget
+) -> None:
+    form = after_a_test(qtbot, parent, FakeAdapter())
+    form.name.setText("Renamed")
+    form.production.setChecked(True)
+    assert form.test_result.text() == ACCEPTED.message
+
+
+def test_a_result_for_settings_edited_during_the_test_is_not_shown(
+    qtbot: QtBot, qloop: object, parent: QWidget
+) -> None:
+    adapter = FakeAdapter()
+    form = ProfileDialog(None, None, adapter.test, parent)
+    fill(form)
+    form.test_button.click()
+    qtbot.waitUntil(lambda: adapter.tried == [("https://new.example.com", None)])
+    form.url.setText("https://other.example.com")
+    adapter.answer.set()
+    qtbot.waitUntil(form.test_button.isEnabled)
+    assert form.test_result.text() == ""
+
+
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [
+        ("", "Base URL: must not be empty"),
+        ("ftp://x.example.com", "Base URL: 'ftp://x.example.com' must start with http://"),
+    ],
+)
+def test_an_address_error_names_the_fields_label(parent: QWidget, url: str, error: str) -> None:
+    form = dialog(parent, None, [])
+    form.name.setText("New")
+    form.url.setText(url)
+    buttons = form.findChild(QDialogButtonBox)
+    assert buttons is not None
+    buttons.button(QDialogButtonBox.StandardButton.Save).click()
+    assert form.error.text().startswith(error)
+    assert "base_url" not in form.error.text()
+    assert form.draft is None
+
+
+def test_test_connection_names_the_fields_label_too(
+    qtbot: QtBot, qloop: object, parent: QWidget
+) -> None:
+    form = dialog(parent, None, [])
+    form.name.setText("New")
+    form.url.setText("no-scheme.example.com")
+    form.test_button.click()
+    qtbot.waitUntil(lambda: form.error.text() != "")
+    assert form.error.text().startswith("Base URL: 'no-scheme.example.com' must start with")
