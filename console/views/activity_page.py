@@ -8,6 +8,7 @@ it is recorded but hidden until asked for, and the page says how much is hidden.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -17,7 +18,6 @@ from psygnal import SignalInstance
 from PySide6.QtCore import QItemSelection, QObject, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -38,6 +38,7 @@ from console.services.activity import ActivityLog, Exchange, export_csv, export_
 from console.services.audit import AuditEntry
 from console.services.export import ExportError
 from console.services.tasks import TaskOwner
+from console.views.file_dialogs import save_dialog
 
 AUDIT_COLUMNS = ("When", "Profile", "Token", "Result", "Adapter's answer")
 
@@ -201,8 +202,10 @@ class ActivityPage(QWidget):
         ]
 
     def _export(self, kind: str) -> None:
-        dialog = QFileDialog(self, f"Export the activity shown as {kind.upper()}")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        stamp = time.strftime("%Y-%m-%d")
+        dialog = save_dialog(
+            self, f"Export the activity shown as {kind.upper()}", f"activity-{stamp}.{kind}"
+        )
         dialog.setNameFilter(f"{kind.upper()} files (*.{kind})")
         dialog.setDefaultSuffix(kind)
         dialog.fileSelected.connect(lambda path: self.tasks.spawn(self.export_to(Path(path), kind)))

@@ -60,3 +60,17 @@ def test_the_profiles_export_proposes_a_name_in_documents(
         assert Path(chosen) == Path(documents_dir()) / "profiles.json"
     finally:
         dialog.reject()
+
+
+def test_the_activity_export_proposes_a_dated_name_in_documents(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    controller.activity._export("json")
+    dialog = shown_dialog(qtbot, controller.activity)
+    try:
+        [chosen] = dialog.selectedFiles()
+        assert Path(chosen).parent == Path(documents_dir())
+        assert Path(chosen).name.startswith("activity-")
+        assert Path(chosen).suffix == ".json"
+    finally:
+        dialog.reject()
