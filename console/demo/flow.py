@@ -118,6 +118,24 @@ class DemoFlow:
     async def aclose(self) -> None:
         await self.client.aclose()
 
+    async def abandon(self) -> None:
+        """End a run nobody will finish: a token it minted and did not log out would stay
+        live on the adapter, so it is logged out first (no arrow: the run is gone), then the
+        client closes, even when that logout fails or is cancelled.
+
+        Raises DemoError when the token could not be logged out."""
+        token = self.token if self.logged_out_by is None else None
+        try:
+            if token is not None:
+                try:
+                    answer = await self.client.request("POST", "/logout", bearer=token)
+                except AdapterUnavailable as exc:
+                    raise DemoError(str(exc)) from None
+                if not answer.ok:
+                    raise DemoError(f"/logout answered {answer.status}: {answer.errmsg}")
+        finally:
+            await self.aclose()
+
     # Recording
 
     def _record(self, raw: RawExchange) -> None:

@@ -9,9 +9,10 @@ and the Trading Panel preview shows what TradingView would. Either side can end 
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -45,6 +46,7 @@ from console.views.trading_panel import TradingPanel
 from console.views.up_and_down import UpAndDown
 from console.views.verify_detail import exchange_text
 
+_log = logging.getLogger(__name__)
 CURRENT_COLOUR = "#fff3c4"
 SKIPPED_COLOUR = "#9e9e9e"
 
@@ -121,6 +123,7 @@ class DemoPage(QWidget):
         self.stages.setObjectName("demoStages")
         self.stages.setWordWrap(True)
         self.stages.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.stages.installEventFilter(self)
         self.narration = QLabel("", self)
         self.narration.setObjectName("demoNarration")
         self.narration.setWordWrap(True)
@@ -179,11 +182,22 @@ class DemoPage(QWidget):
         self.restart()
 
     async def aclose(self) -> None:
-        """Shutdown: the panel's polling and the run's HTTP client end before the loop does."""
+        """Shutdown: the panel's polling and the run (its token, its HTTP client) end before
+        the loop does."""
         self.panel.stop()
         flow, self._flow = self._flow, None
         if flow is not None:
-            await flow.aclose()
+            await self._abandon(flow)
+
+    async def _abandon(self, flow: DemoFlow) -> None:
+        """The one way this page ends a run, so no abandoned run leaves a live demo token on
+        the adapter; a failed logout only leaves a note, never stops what comes next."""
+        try:
+            await flow.abandon()
+        except DemoError as exc:
+            _log.warning("An abandoned demo run's token could not be logged out: %s", exc)
+            if not self.tasks.closed:  # closed with the window, whose widgets may be gone
+                self._problem(f"The last run's token could not be logged out: {exc}")
 
     # Running the flow
 
@@ -191,12 +205,12 @@ class DemoPage(QWidget):
         return Case(str(self.case.currentData()))
 
     def restart(self) -> None:
-        """Drop the run (its token stays minted on the adapter: a demo is throw-away)."""
+        """Drop the run at once; its token is logged out meanwhile (see `_abandon`)."""
         if self._autoplay is not None:
             self.autoplay.setChecked(False)
         flow, self._flow = self._flow, None
         if flow is not None:
-            self.tasks.spawn(flow.aclose())
+            self.tasks.spawn(self._abandon(flow))
         self._reset()
 
     def _reset(self) -> None:
@@ -330,7 +344,19 @@ class DemoPage(QWidget):
             font.setBold(row == number - 1)
             item.setFont(font)
             item.setBackground(QBrush(QColor(CURRENT_COLOUR if row == number - 1 else "#00000000")))
-        self.stages.scrollToItem(self.stages.item(number - 1))
+        self._scroll_to_current()
+
+    def _scroll_to_current(self) -> None:
+        """The presenter and the room follow the stage being shown, wherever it is listed."""
+        if self._viewing:
+            self.stages.scrollToItem(self.stages.item(self._viewing - 1))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Present mode resizes the stage list after the fact (full screen comes from the
+        window manager, later): the current stage is scrolled back into sight then."""
+        if watched is self.stages and event.type() == QEvent.Type.Resize and self._presenting:
+            self._scroll_to_current()
+        return super().eventFilter(watched, event)
 
     def _narrate(self, stage: Stage, case: Case) -> None:
         if stage.applies(case):
@@ -467,9 +493,9 @@ class DemoPage(QWidget):
     def set_presenting(self, on: bool) -> None:
         """Larger type everywhere on the page and the window full screen (F11 again leaves)."""
         self._presenting = on
-        size = "20px" if on else ""
-        self.narration.setStyleSheet(f"font-size: {size or '15px'};")
-        self.stages.setStyleSheet(f"font-size: {'16px' if on else ''};" if on else "")
+        self.narration.setStyleSheet("font-size: 20px;" if on else "")
+        self.stages.setStyleSheet("font-size: 16px;" if on else "")
+        self._scroll_to_current()  # the larger rows push it down the list
         self.diagram.set_presenting(on)
         window = self.window()
         if on:

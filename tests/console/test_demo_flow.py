@@ -22,7 +22,14 @@ from adapter_core.embedded import EmbeddedAdapter
 from adapter_core.tokens.keyring import KeyRing
 from console.demo import cli
 from console.demo.cli import demo_main
-from console.demo.flow import EXISTING_USER, Arrow, ArrowKind, ClientAreaForm, DemoFlow
+from console.demo.flow import (
+    EXISTING_USER,
+    Arrow,
+    ArrowKind,
+    ClientAreaForm,
+    DemoError,
+    DemoFlow,
+)
 from console.demo.handout import transcript_html
 from console.demo.stages import STAGES, Actor, Case
 from console.services.client import Answer
@@ -370,6 +377,34 @@ def test_a_logout_from_either_side_ends_the_token(
     ended = flow.transcript()["logout"]
     assert ended["by"] == by
     assert [exchange["status"] for exchange in ended["exchanges"]] == [200, 401]
+
+
+def test_abandoning_a_run_logs_out_its_live_token_and_closes_its_client(
+    demo_adapter: DemoAdapter,
+) -> None:
+    seen: dict[str, int] = {}
+
+    async def abandon(flow: DemoFlow, http: httpx.AsyncClient) -> None:
+        await flow.abandon()
+        seen["after"] = (await tradingview(http, flow.token, "/accounts")).status_code
+        seen["closed"] = flow.client.is_closed
+
+    flow = act(demo_adapter, Case.A, until=15, then=abandon)
+    assert seen == {"after": 401, "closed": True}
+    assert flow.logged_out_by is None
+    assert not any(arrow.label == "POST /logout" for arrow in flow.arrows)
+
+
+def test_abandoning_closes_the_client_even_when_the_logout_fails(
+    demo_adapter: DemoAdapter,
+) -> None:
+    async def abandon(flow: DemoFlow, http: httpx.AsyncClient) -> None:
+        flow.client.close_unused()
+        with pytest.raises(DemoError):
+            await flow.abandon()
+        assert (await tradingview(http, flow.token, "/accounts")).status_code == 200
+
+    act(demo_adapter, Case.A, until=13, then=abandon)
 
 
 # What is written down never holds a credential

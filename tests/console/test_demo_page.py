@@ -53,12 +53,6 @@ def controller(qtbot: QtBot, qloop: object, console_home: Path) -> Iterator[Cont
     run(qtbot, built.start_embedded())
     built.window.show_page("demo")
     yield built
-    # Controller.shutdown closes the pages' tasks but not the run's HTTP client: closed here,
-    # or its sockets are collected unclosed during a later test (ResourceWarning).
-    flow = built.demo._flow
-    built.demo.panel.stop()
-    if flow is not None:
-        run(qtbot, flow.aclose())
     run(qtbot, built.shutdown())
 
 
@@ -416,6 +410,107 @@ def test_restart_and_a_new_case_start_over(qtbot: QtBot, controller: Controller)
     assert again.case is Case.A
     assert {arrow.stage for arrow in page.diagram.arrows} >= {1, 10}
     assert highlighted(page) == [10]
+
+
+# An abandoned run leaves no live token
+
+
+def test_restart_logs_out_the_abandoned_run_s_token(qtbot: QtBot, controller: Controller) -> None:
+    flow = play(qtbot, controller, Case.A)
+    assert token_status(controller, flow.token) == 200
+    click(qtbot, controller.demo.restart_button)
+    qtbot.waitUntil(lambda: flow.client.is_closed, timeout=WAIT_MS)
+    assert token_status(controller, flow.token) == 401
+    assert controller.demo.note.text() == ""
+
+
+@pytest.mark.parametrize("how", ["case", "profile", "close"])
+def test_switching_case_or_profile_or_closing_logs_out_the_run_s_token(
+    qtbot: QtBot, controller: Controller, how: str
+) -> None:
+    page = controller.demo
+    flow = play(qtbot, controller, Case.B, 15)
+    assert token_status(controller, flow.token) == 200
+    if how == "case":
+        choose(page, Case.C)
+    elif how == "profile":
+        page.show_ops(controller.workspace.active)
+    else:
+        run(qtbot, page.aclose())
+    assert page._flow is None
+    qtbot.waitUntil(lambda: flow.client.is_closed, timeout=WAIT_MS)
+    assert token_status(controller, flow.token) == 401
+
+
+def test_a_run_logged_out_by_itself_is_not_logged_out_again(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    page = controller.demo
+    flow = play(qtbot, controller, Case.A)
+    click(qtbot, page.logout_crm)
+    qtbot.waitUntil(lambda: len(flow.logout_exchanges) == 2, timeout=WAIT_MS)
+    exchanges = controller.workspace.activity.exchanges
+    logouts = len([e for e in exchanges() if e.path.startswith("/logout")])
+    click(qtbot, page.restart_button)
+    qtbot.waitUntil(lambda: flow.client.is_closed, timeout=WAIT_MS)
+    assert len([e for e in exchanges() if e.path.startswith("/logout")]) == logouts
+    assert page.note.text() == ""
+
+
+@pytest.mark.expect_log("console.views.demo_page", "token could not be logged out")
+def test_a_failed_logout_of_an_abandoned_run_does_not_stop_the_restart(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    page = controller.demo
+    flow = play(qtbot, controller, Case.A, 15)
+    flow.client.close_unused()  # as if the adapter could no longer be reached
+    click(qtbot, page.restart_button)
+    assert page._flow is None
+    assert highlighted(page) == []
+    qtbot.waitUntil(lambda: "could not be logged out" in page.note.text(), timeout=WAIT_MS)
+    assert page.next_button.isEnabled()
+    assert flow.client.is_closed
+
+
+# Presenting
+
+
+def test_leaving_present_mode_restores_the_narration_s_size(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    page = controller.demo
+    before = page.narration.fontInfo().pixelSize()
+    click(qtbot, page.present)
+    assert page.narration.fontInfo().pixelSize() > before
+    click(qtbot, page.present)
+    assert not page.present.isChecked()
+    assert page.narration.fontInfo().pixelSize() == before
+
+
+def test_present_mode_scrolls_the_current_stage_into_sight(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    """Stage 21 fits the list at the normal size; Present's larger rows push it out of sight
+    unless the list follows it."""
+    page, window = controller.demo, controller.window
+    window.resize(window.screen().availableGeometry().size())
+
+    def in_sight(number: int) -> bool:
+        shown = page.stages.visualItemRect(page.stages.item(number - 1))
+        return shown.intersects(page.stages.viewport().rect())
+
+    play(qtbot, controller, Case.A)
+    assert page.stages.verticalScrollBar().maximum() == 0  # all stages fit at the normal size
+    click(qtbot, page.present)
+    assert page.stages.verticalScrollBar().maximum() > 0  # the larger rows overflow the list
+    qtbot.waitUntil(lambda: in_sight(len(STAGES)), timeout=WAIT_MS)
+    for _ in range(len(STAGES) - 1):
+        click(qtbot, page.back_button)
+    assert highlighted(page) == [1]
+    qtbot.waitUntil(lambda: in_sight(1), timeout=WAIT_MS)
+    click(qtbot, page.restart_button)
+    run(qtbot, page.play_to(len(STAGES)))
+    qtbot.waitUntil(lambda: in_sight(len(STAGES)), timeout=WAIT_MS)
 
 
 def test_exports_hold_no_secret_and_no_token(
