@@ -11,9 +11,6 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-CHART_LEAST_HEIGHT = 40
-"""Small, so that showing the chart never raises the window's least height (140 raised it
-from 624 to 810 px); the check detail's splitter gives it room as the window allows."""
 ENDPOINT_COLOURS = {
     "orders": "#4e79a7",
     "positions": "#59a14f",
@@ -34,7 +31,7 @@ class LatencyChart(QWidget):
         self.plot.setLabel("bottom", "s since the start")
         self.plot.setLabel("left", "ms")
         self.plot.showGrid(x=True, y=True, alpha=0.25)
-        self.plot.setMinimumHeight(CHART_LEAST_HEIGHT)
+        self.plot.setMinimumHeight(140)
         self.legend = self.plot.addLegend(offset=(-4, 4), colCount=2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -90,6 +90,13 @@ class CheckDetail(QWidget):
         layout.addWidget(self.verdict)
         layout.addWidget(self.split, 1)
 
+    def heightForWidth(self, width: int) -> int:
+        """The least height at `width`, not the preferred one: the Verify page scrolls this
+        pane only where the window is too low for that, not wherever the pane is below the
+        height its texts would like."""
+        layout = self.layout()
+        return layout.totalMinimumHeightForWidth(width) if layout else super().heightForWidth(width)
+
     def clear(self) -> None:
         self.show_result(None)
 

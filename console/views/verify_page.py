@@ -54,6 +54,7 @@ from console.verify.reports import (
 from console.verify.runner import Run
 from console.views.confirm import confirm
 from console.views.file_dialogs import save_dialog
+from console.views.up_and_down import UpAndDown
 from console.views.verify_detail import CheckDetail
 
 COLUMNS = ("Status", "Check", "Title", "Time")
@@ -206,7 +207,7 @@ class VerifyPage(QWidget):
         self.detail = CheckDetail(self)
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(self.tree)
-        split.addWidget(self.detail)
+        split.addWidget(UpAndDown(self.detail))  # the latency chart made the window taller
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
         split.setSizes([680, 460])
