@@ -466,7 +466,7 @@ class VerifyPage(QWidget):
         self.history_choice.setEnabled(not running and bool(self._runs))
         shown = self._shown
         self.export_button.setEnabled(not running and shown is not None)
-        failed = shown is not None and any(c.status in FAILING for c in shown.checks)
+        failed = shown is not None and shown.failed
         self.rerun_button.setEnabled(idle and failed)
         editors = (
             self.user_id,

@@ -9,19 +9,26 @@ import pytest
 import qasync
 from pytestqt.qtbot import QtBot
 
+from console.controller import Controller
 from console.services.client import CLOSED, AdapterUnavailable
 from console.services.profiles import Profile
 from tests.support.console_driver import WAIT_MS, build, run
 
 
+def with_a_remote(qtbot: QtBot, console_home: Path) -> tuple[Controller, Profile]:
+    """A console with one remote profile besides Embedded (active), nothing listening there."""
+    controller = build(console_home)
+    qtbot.addWidget(controller.window)
+    profile = controller.workspace.profiles.add(Profile.create("Remote", "http://127.0.0.1:9"))
+    controller.workspace.profiles_imported()
+    return controller, profile
+
+
 def test_saving_a_profile_that_is_not_active_closes_its_old_client(
     qtbot: QtBot, qloop: qasync.QEventLoop, console_home: Path
 ) -> None:
-    controller = build(console_home)
-    qtbot.addWidget(controller.window)
+    controller, profile = with_a_remote(qtbot, console_home)
     workspace = controller.workspace
-    profile = workspace.profiles.add(Profile.create("Remote", "http://127.0.0.1:9"))
-    workspace.profiles_imported()
     old = workspace.ops(profile.id)
     assert workspace.active.profile.id != profile.id
     renamed = dataclasses.replace(profile, name="Remote, renamed")
@@ -38,11 +45,8 @@ def test_operations_asked_for_after_the_workspace_closed_send_nothing_and_leak_n
     qtbot: QtBot, qloop: qasync.QEventLoop, console_home: Path
 ) -> None:
     """A late signal while the console quits may still ask for a profile's operations."""
-    controller = build(console_home)
-    qtbot.addWidget(controller.window)
+    controller, profile = with_a_remote(qtbot, console_home)
     workspace = controller.workspace
-    profile = workspace.profiles.add(Profile.create("Remote", "http://127.0.0.1:9"))
-    workspace.profiles_imported()
     active = workspace.active
     run(qtbot, controller.shutdown())
     assert workspace.active is active

@@ -75,8 +75,9 @@ def send_token_request(qtbot: QtBot, controller: Controller, user: str = "14601"
     return page.status.text()
 
 
-def build(console_home: Path) -> Controller:
-    store: SecretStore = KeyringSecretStore(keyring.get_keyring())
+def build(console_home: Path, store: SecretStore | None = None) -> Controller:
+    """The console as `main` builds it, on the keyring unless another `store` is given."""
+    store = store or KeyringSecretStore(keyring.get_keyring())
     profiles = ProfileStore()
     profiles.load()
     vault = MintedTokenVault(store)
