@@ -78,6 +78,16 @@ class AdapterState(enum.Enum):
     FAILED = "failed"
 
 
+def _log_state(state: AdapterState, url: str | None, error: str | None) -> None:
+    """One line per state, so the log tells when the adapter ran and why it stopped."""
+    if state is AdapterState.RUNNING:
+        log.info("embedded adapter running at %s", url)
+    elif state is AdapterState.FAILED:
+        log.warning("embedded adapter failed: %s", error or "no reason was given")
+    else:
+        log.info("embedded adapter %s", state.value)
+
+
 class EmbeddedAdapterError(RuntimeError):
     """The adapter cannot start or stop; the message is meant for the operator."""
 
@@ -407,6 +417,8 @@ class EmbeddedAdapter:
                 return
             self._state = state
             listeners = list(self._listeners)
+            url, error = self._url, self._last_error
+        _log_state(state, url, error)
         for listener in listeners:
             try:
                 listener(state)

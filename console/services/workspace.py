@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from console.services.recent import RecentRequests
 from console.services.secrets import AsyncSecrets, SecretStore, profile_key
 from console.services.tasks import off_thread
 from console.services.vault import MintedTokenVault
+
+log = logging.getLogger(__name__)
 
 
 def _constant(value: str | None) -> Callable[[], Awaitable[str | None]]:
@@ -97,6 +100,7 @@ class Workspace:
         if profile_id == self._active_id:
             return
         self._active_id = profile_id
+        log.info("active profile: %s", self.active_profile().name)
         self.active_changed.emit(self.active)
 
     def _resolved(self, profile: Profile) -> Profile:
@@ -143,6 +147,7 @@ class Workspace:
         saved: Profile = await off_thread(
             save_profile, self.profiles, self.secret_store, profile, secret, is_new=is_new
         )
+        log.info("profile %s %s", saved.name, "added" if is_new else "saved")
         self.profiles_changed.emit()
         if saved.id == self._active_id:
             self._renew(saved.id)
@@ -173,30 +178,35 @@ class Workspace:
 
     async def duplicate_profile(self, profile_id: str) -> Profile:
         copy: Profile = await off_thread(self.profiles.duplicate, profile_id)
+        log.info("profile %s added as a copy of %s", copy.name, self.profiles.get(profile_id).name)
         self.profiles_changed.emit()
         self.set_active(copy.id)
         return copy
 
     async def remove_profile(self, profile_id: str) -> None:
         """Remove a profile and its secret (both or neither); the Embedded one becomes active."""
-        await off_thread(self.profiles.remove, profile_id, self.secret_store)
+        removed: Profile = await off_thread(self.profiles.remove, profile_id, self.secret_store)
+        log.info("profile %s removed, with its secret", removed.name)
         retired = self._ops.pop(profile_id, None)
         if retired is not None:
             await retired.aclose()
         if profile_id == self._active_id:
             self._active_id = EMBEDDED_PROFILE_ID
+            log.info("active profile: %s", self.active_profile().name)
             self.active_changed.emit(self.active)
         self.profiles_changed.emit()
 
     async def import_profiles(self, path: Path) -> ImportReport:
         """Add the profiles of an exported file (never a secret); the report says what."""
         report: ImportReport = await off_thread(self.profiles.import_, path)
+        log.info("imported profiles from %s: %s", path, "; ".join(report.lines()))
         self.profiles_changed.emit()
         return report
 
     async def export_profiles(self, path: Path) -> int:
         """Write the remote profiles, never a secret; returns how many."""
         count: int = await off_thread(self.profiles.export, path)
+        log.info("exported %d profiles to %s", count, path)
         return count
 
     def profiles_imported(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import threading
 import time
@@ -194,6 +195,7 @@ def test_an_unreadable_port_file_is_ignored(adapter: EmbeddedAdapter, data_dir: 
     assert (data_dir / PORT_FILE).read_text() == f"{port_of(url)}\n"
 
 
+@pytest.mark.expect_log("adapter_core.embedded", "embedded adapter failed")
 def test_a_second_adapter_on_the_same_data_dir_fails_and_leaves_nothing_running(
     adapter: EmbeddedAdapter, data_dir: Path, secret: str
 ) -> None:
@@ -216,6 +218,7 @@ def test_a_second_adapter_on_the_same_data_dir_fails_and_leaves_nothing_running(
     second.stop()
 
 
+@pytest.mark.expect_log("adapter_core.embedded", "embedded adapter failed")
 def test_an_occupied_port_gives_a_clear_error(
     data_dir: Path, secret: str, threads_before: set[threading.Thread]
 ) -> None:
@@ -237,6 +240,7 @@ def test_an_occupied_port_gives_a_clear_error(
     free.stop()
 
 
+@pytest.mark.expect_log("adapter_core.embedded", "embedded adapter failed")
 def test_an_unusable_store_gives_a_clear_error(
     data_dir: Path, secret: str, threads_before: set[threading.Thread]
 ) -> None:
@@ -266,6 +270,21 @@ def test_state_listeners_see_every_transition_from_the_adapter_thread(
         (AdapterState.RUNNING, THREAD_NAME),
         (AdapterState.STOPPING, THREAD_NAME),
         (AdapterState.STOPPED, THREAD_NAME),
+    ]
+
+
+def test_the_log_tells_when_the_adapter_ran_and_where(
+    adapter: EmbeddedAdapter, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="adapter_core.embedded")
+    url = adapter.start()
+    adapter.stop()
+    lines = [r.getMessage() for r in caplog.records if r.name == "adapter_core.embedded"]
+    assert lines == [
+        "embedded adapter starting",
+        f"embedded adapter running at {url}",
+        "embedded adapter stopping",
+        "embedded adapter stopped",
     ]
 
 
@@ -374,6 +393,7 @@ def _failing_app(services: AdapterServices, *, demo_crm: bool) -> Starlette:
     return Starlette(lifespan=lifespan)
 
 
+@pytest.mark.expect_log("adapter_core.embedded", "embedded adapter failed")
 @pytest.mark.expect_log("uvicorn.error", "Traceback")
 def test_a_start_that_hangs_is_cut_off_at_the_timeout(
     adapter: EmbeddedAdapter, monkeypatch: pytest.MonkeyPatch
@@ -387,6 +407,7 @@ def test_a_start_that_hangs_is_cut_off_at_the_timeout(
     assert adapter_threads() == []
 
 
+@pytest.mark.expect_log("adapter_core.embedded", "embedded adapter failed")
 @pytest.mark.expect_log("uvicorn.error", "Traceback")
 @pytest.mark.expect_log("uvicorn.error", "Application startup failed")
 def test_an_app_that_fails_to_start_up_gives_an_error_not_an_exit(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,35 @@ def test_a_profile_just_added_or_duplicated_is_the_one_the_toolbar_names(
     copy = run(qtbot, workspace.duplicate_profile(saved.id))
     assert chooser.currentData() == copy.id
     run(qtbot, controller.shutdown())
+
+
+def test_the_log_keeps_what_was_done_to_profiles_and_never_a_secret(
+    qtbot: QtBot, qloop: qasync.QEventLoop, console_home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="console.services.workspace")
+    controller = build(console_home)
+    qtbot.addWidget(controller.window)
+    workspace = controller.workspace
+    secret = "a-secret-that-must-never-reach-the-log-0123456789"
+    added = Profile.create("Remote", "http://127.0.0.1:9")
+    saved = run(qtbot, workspace.save_profile(added, secret, is_new=True))
+    copy = run(qtbot, workspace.duplicate_profile(saved.id))
+    exported = console_home / "profiles.json"
+    run(qtbot, workspace.export_profiles(exported))
+    run(qtbot, workspace.remove_profile(copy.id))
+    workspace.set_active(saved.id)
+    run(qtbot, workspace.import_profiles(exported))
+    run(qtbot, controller.shutdown())
+    lines = [r.getMessage() for r in caplog.records if r.name == "console.services.workspace"]
+    assert lines[:8] == [
+        "profile Remote added",
+        "active profile: Remote",
+        f"profile {copy.name} added as a copy of Remote",
+        f"active profile: {copy.name}",
+        f"exported 2 profiles to {exported}",
+        f"profile {copy.name} removed, with its secret",
+        "active profile: Embedded",
+        "active profile: Remote",
+    ]
+    assert lines[8].startswith(f"imported profiles from {exported}: ")
+    assert not any(secret in record.getMessage() for record in caplog.records)
