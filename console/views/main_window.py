@@ -41,6 +41,7 @@ from console.paths import ensure_dir
 from console.services.profiles import Profile
 from console.services.store_status import StoreStatus
 from console.views.elided_label import ElidedLabel
+from console.views.status_bar import ElidingStatusBar
 
 PAGES = ("tokens", "logout", "sessions", "verify", "demo", "activity")
 PAGE_TITLES = {
@@ -157,7 +158,8 @@ class MainWindow(QMainWindow):
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
 
     def _build_status_bar(self) -> None:
-        bar = self.statusBar()
+        bar = ElidingStatusBar(self)
+        self.setStatusBar(bar)
         self.url_label = ElidedLabel("", bar)
         self.reach_label = QLabel("", bar)
         self.store_label = ElidedLabel("", bar)

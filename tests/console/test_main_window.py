@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QRect, QSettings, QUrl
 from PySide6.QtGui import QColor, QDesktopServices, QImage
-from PySide6.QtWidgets import QMenu, QWidget
+from PySide6.QtWidgets import QApplication, QMenu, QWidget
 from pytestqt.qtbot import QtBot
 
 from console.logs import log_dir
 from console.services.profiles import Profile, builtin_embedded
 from console.services.store_status import StoreStatus, decode_store
 from console.views.main_window import PAGES, MainWindow
+from console.views.status_bar import GAP, MARGIN, ElidingStatusBar
 
 EMBEDDED = builtin_embedded()
 STAGING = Profile.create("Staging", "https://staging.example.com", colour="#1565c0")
@@ -218,3 +219,25 @@ def test_the_first_window_opens_whole_on_a_screen_smaller_than_its_usual_size(
     assert room.width() < 1180  # the offscreen screen: smaller than the usual first size
     assert window.height() + 40 <= room.height()
     assert window.width() <= room.width()
+
+
+def test_a_long_status_message_ends_in_an_ellipsis_short_of_the_right_hand_texts(
+    window: MainWindow,
+) -> None:
+    bar = window.statusBar()
+    assert isinstance(bar, ElidingStatusBar)
+    window.show_keyring("memory (this run only)", False, "no keyring")
+    long = "The profile was not saved: " + "the keyring refused the secret, " * 12 + "try again."
+    bar.showMessage(long)
+    window.resize(900, window.height())
+    QApplication.processEvents()
+    first_right = min(w.x() for w in (window.embedded_label, window.reach_label) if w.isVisible())
+    shown = bar.shown_message()
+    assert shown.endswith("…")
+    assert long.startswith(shown[:-1])
+    assert MARGIN + bar.fontMetrics().horizontalAdvance(shown) <= first_right - GAP
+    assert bar.toolTip() == long
+    bar.showMessage("Saved.")
+    assert bar.shown_message() == "Saved." == bar.toolTip()
+    bar.clearMessage()
+    assert bar.toolTip() == ""
