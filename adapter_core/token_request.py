@@ -165,7 +165,10 @@ def _check_account_ids(document: Mapping[str, Any], problems: list[FieldProblem]
         for index, account in enumerate(ids):
             if not _positive_int64(account):
                 problems.append(
-                    FieldProblem(field, f"{field}[{index}] must be a positive integer.")
+                    FieldProblem(
+                        field,
+                        f"{field}[{index}] must be a positive integer no larger than {MAX_INT64}.",
+                    )
                 )
             elif account in seen:
                 problems.append(FieldProblem(field, f"{field}[{index}] repeats an earlier id."))

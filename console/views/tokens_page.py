@@ -1,8 +1,10 @@
 """The Tokens page: compose a /generate/token request, check it inline, send it, read the answer.
 
 Validation runs the adapter's own rules (`adapter_core.token_request`) before anything is
-sent, so a field error shows under the field and no request leaves. The curl preview masks
-the bearer secret unless the operator reveals it.
+sent, so a field error shows under the field and no request leaves. Each field keeps the room
+for its error whether or not there is one, so the form never jumps while the operator types.
+The JSON preview shows broker names as their characters; the curl preview masks the bearer
+secret unless the operator reveals it, and carries the very bytes the console sends.
 """
 
 from __future__ import annotations
@@ -10,11 +12,15 @@ from __future__ import annotations
 import json
 import shlex
 import time
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import (
+    QKeySequence,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
@@ -42,20 +48,47 @@ from console.services.workspace import Workspace
 from console.slots import task_slot
 from console.views.confirm import confirm
 from console.views.feedback import copy_to_clipboard
+from console.views.field_error import ERROR_COLOUR, ErrorRoom
 from console.views.masked import MaskedValue
 from console.views.tag_editor import TagEditor
 from console.views.up_and_down import UpAndDown
 
 FIELDS = ("userId", "brokerNames", "ctidTraderAccountIds", "isVerified")
+ROW_FIELDS = ("userId", "brokerNames", "ctidTraderAccountIds")
+"""The fields with a row of their own in the form, each with its error under it."""
 
 
 def _error_label(parent: QWidget) -> QLabel:
+    """An error that may grow as long as it needs: only below the fields, where it moves none."""
     label = QLabel(parent)
     label.setObjectName("fieldError")
-    label.setStyleSheet("color: #c62828;")
+    label.setStyleSheet(f"color: {ERROR_COLOUR};")
     label.setWordWrap(True)
     label.hide()
     return label
+
+
+def _set_error(label: QLabel, message: str) -> None:
+    """Show `message` (or nothing); the tooltip holds it whole where the label cuts it short."""
+    label.setText(message)
+    label.setToolTip(message)
+    label.setVisible(bool(message))
+
+
+def _readable_json(document: object, indent: int | None = None) -> str:
+    """JSON for a person: "Брокер", not "\\u0411\\u0440…", yet it parses to what is sent.
+
+    Characters that cannot be seen, or pass for a plain space (controls, format characters such
+    as bidi overrides, unassigned ones, no-break and other spaces), stay escaped: shown bare,
+    two different names would look alike.
+    """
+    text = json.dumps(document, ensure_ascii=False, indent=indent)
+    return "".join(
+        json.dumps(char)[1:-1]
+        if char not in " \n" and unicodedata.category(char)[0] in "CZ"
+        else char
+        for char in text
+    )
 
 
 def _check_broker(value: str) -> str | None:
@@ -64,9 +97,22 @@ def _check_broker(value: str) -> str | None:
     return None
 
 
+def _account_number(tag: str) -> int | None:
+    """The id a typed tag stands for; None if it is not a whole number or has more digits
+    than any id (int() refuses over 4300 digits, leading zeros included; MAX_INT64 has 19)."""
+    digits = tag.lstrip("0") or "0"
+    if not (tag.isascii() and tag.isdigit()) or len(digits) > len(str(MAX_INT64)):
+        return None
+    return int(digits)
+
+
 def _check_account(value: str) -> str | None:
-    if not (value.isascii() and value.isdigit()) or not 0 < int(value) <= MAX_INT64:
+    """The adapter's rule for an id, 1 to MAX_INT64, saying which half of it was missed."""
+    if not (value.isascii() and value.isdigit()) or not value.strip("0"):
         return f"{value!r} is not an account id (a positive whole number)."
+    number = _account_number(value)
+    if number is None or number > MAX_INT64:
+        return f"Too large for an account id: the largest is {MAX_INT64}."
     return None
 
 
@@ -113,7 +159,9 @@ class TokensPage(QWidget):
         self.accounts = TagEditor("account id, Enter to add (none = all)", _check_account, form_box)
         self.is_verified = QCheckBox("The user passed KYC (isVerified)", form_box)
         self.is_verified.toggled.connect(lambda: self._edited("isVerified"))
-        self.errors = {name: _error_label(form_box) for name in (*FIELDS, "body")}
+        rooms = {name: ErrorRoom(form_box) for name in ROW_FIELDS}
+        self.errors: dict[str, QLabel] = {name: room.error for name, room in rooms.items()}
+        self.errors |= {name: _error_label(form_box) for name in ("isVerified", "body")}
         for editor, name in (
             (self.brokers, "brokerNames"),
             (self.accounts, "ctidTraderAccountIds"),
@@ -121,11 +169,11 @@ class TokensPage(QWidget):
             editor.changed.connect(lambda name=name: self._edited(name))
             editor.rejected.connect(lambda text, name=name: self._rejected_value(name, text))
         form.addRow("userId", self.user_id)
-        form.addRow("", self.errors["userId"])
+        form.addRow("", rooms["userId"])
         form.addRow("brokerNames", self.brokers)
-        form.addRow("", self.errors["brokerNames"])
+        form.addRow("", rooms["brokerNames"])
         form.addRow("ctidTraderAccountIds", self.accounts)
-        form.addRow("", self.errors["ctidTraderAccountIds"])
+        form.addRow("", rooms["ctidTraderAccountIds"])
         form.addRow("", self.is_verified)
         self.send_button = QPushButton("Send", form_box)
         self.send_button.setToolTip("Send the request (Ctrl+Enter)")
@@ -246,7 +294,7 @@ class TokensPage(QWidget):
         document: dict[str, Any] = {"userId": user_id, "brokerNames": self.brokers.tags()}
         accounts = self.accounts.tags()
         if accounts:
-            document["ctidTraderAccountIds"] = [int(value) for value in accounts]
+            document["ctidTraderAccountIds"] = [_account_number(value) for value in accounts]
         document["isVerified"] = self.is_verified.isChecked()
         return document
 
@@ -273,8 +321,7 @@ class TokensPage(QWidget):
         problems = {**problems, **self._rejected}
         for name, label in self.errors.items():
             message = problems.get(name) if name in fields else None
-            label.setText(message or "")
-            label.setVisible(bool(message))
+            _set_error(label, message or "")
 
     def validate(self) -> TokenRequest | None:
         """Show every problem under its field; the request when there is none."""
@@ -286,9 +333,7 @@ class TokensPage(QWidget):
         return request if pending_ok else None
 
     def _show_error(self, field: str, message: str) -> None:
-        label = self.errors.get(field, self.errors["body"])
-        label.setText(message)
-        label.setVisible(bool(message))
+        _set_error(self.errors.get(field, self.errors["body"]), message)
 
     def _edited(self, field: str) -> None:
         """A field changed: check it at once, so a fixed problem disappears as it is fixed."""
@@ -299,9 +344,9 @@ class TokensPage(QWidget):
         self.refresh_previews()
 
     def refresh_previews(self) -> None:
+        """The JSON preview is for reading; curl's -d is byte for byte what `mint` sends."""
         document = self.document()
-        body = json.dumps(document, indent=2)
-        self.body_preview.setPlainText(body)
+        self.body_preview.setPlainText(_readable_json(document, indent=2))
         profile = self._ops.profile
         secret = self._secret_preview if self._reveal_secret else "<broker secret>"
         url = f"{profile.base_url or 'http://HOST:PORT'}/generate/token"
@@ -377,7 +422,7 @@ class TokensPage(QWidget):
         self.recent.clear()
         for body in bodies:
             item = QListWidgetItem(_summary(body), self.recent)
-            item.setToolTip(json.dumps(body))
+            item.setToolTip(_readable_json(body))
             item.setData(Qt.ItemDataRole.UserRole, body)
         if not bodies:
             hint = QListWidgetItem("Requests you send to this profile appear here.", self.recent)
