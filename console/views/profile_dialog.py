@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
@@ -19,7 +20,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -40,12 +40,20 @@ from console.services.profiles import (
 )
 from console.services.tasks import TaskOwner
 from console.slots import task_slot
+from console.views.file_dialogs import open_dialog
 
 TLS_LABELS: dict[TlsMode, str] = {
     "verify": "Verify certificates",
     "insecure": "Do not verify (self-signed, testing only)",
     "ca": "Verify with this CA bundle",
 }
+
+CA_SUFFIXES = (".pem", ".crt", ".cer")
+CA_FILTERS = [
+    f"PEM certificates ({' '.join('*' + suffix for suffix in CA_SUFFIXES)})",
+    "All files (*)",
+]
+"""PEM first; bundles are also named .crt or .cer, and some have no extension at all."""
 
 FIELD_LABELS: dict[str, str] = {
     "name": "Name",
@@ -105,11 +113,11 @@ class ProfileDialog(QDialog):
             self.tls.addItem(label, mode)
         self.tls.setCurrentIndex(self.tls.findData(existing.tls if existing else "verify"))
         self.ca_file = QLineEdit(existing.ca_file or "" if existing else "", self)
-        browse = QPushButton("Browse…", self)
-        browse.clicked.connect(self._browse_ca)
+        self.browse_ca = QPushButton("Browse…", self)
+        self.browse_ca.clicked.connect(self._browse_ca)
         ca_row = QHBoxLayout()
         ca_row.addWidget(self.ca_file, 1)
-        ca_row.addWidget(browse)
+        ca_row.addWidget(self.browse_ca)
         self.timeout = QDoubleSpinBox(self)
         self.timeout.setRange(1, MAX_TIMEOUT)
         self.timeout.setSuffix(" s")
@@ -177,11 +185,22 @@ class ProfileDialog(QDialog):
         self.test_result.setStyleSheet("")
 
     def _tls_changed(self) -> None:
-        self.ca_file.setEnabled(self.tls.currentData() == "ca")
+        """The CA bundle, typed or browsed for, only counts with "Verify with this CA bundle"."""
+        uses_ca = self.tls.currentData() == "ca"
+        self.ca_file.setEnabled(uses_ca)
+        self.browse_ca.setEnabled(uses_ca)
 
     def _browse_ca(self) -> None:
-        dialog = QFileDialog(self, "CA bundle (PEM)")
-        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        """Start at the bundle already chosen, to pick its neighbour; else in Documents."""
+        dialog = open_dialog(self, "CA bundle (PEM)")
+        dialog.setNameFilters(CA_FILTERS)
+        current = Path(self.ca_file.text().strip())
+        if current.is_absolute() and current.parent.is_dir():
+            dialog.setDirectory(str(current.parent))
+            if current.is_file():
+                if current.suffix.lower() not in CA_SUFFIXES:
+                    dialog.selectNameFilter(CA_FILTERS[-1])  # else the PEM filter hides it
+                dialog.selectFile(str(current))
         dialog.fileSelected.connect(self.ca_file.setText)
         dialog.open()
 

@@ -1,19 +1,24 @@
 """The profile dialog offers a new profile a colour of its own, and shows it; its test result
-never outlives the settings it describes, and its errors name the form's fields."""
+never outlives the settings it describes, and its errors name the form's fields. Its CA bundle
+picker starts where the bundle already is, else in Documents, never where the console was
+launched."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QDialogButtonBox, QWidget
+from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from console.services.client import ConnectionReport
 from console.services.profiles import PALETTE, PRODUCTION_COLOUR, Profile, builtin_embedded
+from console.views.file_dialogs import documents_dir
 from console.views.profile_dialog import ProfileDialog
 
 
@@ -180,3 +185,68 @@ def test_test_connection_names_the_fields_label_too(
     form.test_button.click()
     qtbot.waitUntil(lambda: form.error.text() != "")
     assert form.error.text().startswith("Base URL: 'no-scheme.example.com' must start with")
+
+
+def browsed_ca(qtbot: QtBot, form: ProfileDialog) -> QFileDialog:
+    """Choose "Verify with this CA bundle", click Browse… beside the bundle; the file dialog it
+    opens."""
+    form.tls.setCurrentIndex(form.tls.findData("ca"))
+    [browse] = [b for b in form.findChildren(QPushButton) if b.text() == "Browse…"]
+    browse.click()
+    found: list[QFileDialog] = []
+
+    def shown() -> bool:
+        found[:] = [d for d in form.findChildren(QFileDialog) if d.isVisible()]
+        return bool(found)
+
+    qtbot.waitUntil(shown)
+    return found[0]
+
+
+@pytest.fixture
+def launched_elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A launch directory nobody keeps a CA bundle in: Qt's dialog would start there."""
+    launch = tmp_path / "launch"
+    launch.mkdir()
+    monkeypatch.chdir(launch)
+
+
+@pytest.mark.usefixtures("launched_elsewhere")
+def test_the_ca_picker_starts_in_documents_and_offers_pem_files(
+    qtbot: QtBot, parent: QWidget
+) -> None:
+    form = dialog(parent, None, [])
+    picker = browsed_ca(qtbot, form)
+    try:
+        assert os.path.samefile(picker.directory().absolutePath(), documents_dir())
+        assert picker.nameFilters()[0].startswith("PEM certificates (*.pem")
+        assert picker.fileMode() == QFileDialog.FileMode.ExistingFile
+    finally:
+        picker.reject()
+
+
+@pytest.mark.usefixtures("launched_elsewhere")
+@pytest.mark.parametrize("name", ["ca.pem", "ca-bundle"])
+def test_the_ca_picker_starts_at_the_bundle_already_chosen(
+    qtbot: QtBot, parent: QWidget, tmp_path: Path, name: str
+) -> None:
+    bundle = tmp_path / "certs" / name
+    bundle.parent.mkdir()
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    form = dialog(parent, None, [])
+    form.ca_file.setText(str(bundle))
+    picker = browsed_ca(qtbot, form)
+    try:
+        assert os.path.samefile(picker.directory().absolutePath(), bundle.parent)
+        assert [Path(chosen) for chosen in picker.selectedFiles()] == [bundle]
+        if name == "ca-bundle":  # not hidden by the PEM filter
+            assert picker.selectedNameFilter() == "All files (*)"
+    finally:
+        picker.reject()
+
+
+def test_browse_for_a_ca_bundle_is_offered_only_where_one_is_used(parent: QWidget) -> None:
+    form = dialog(parent, None, [])
+    for mode in ("verify", "insecure", "ca"):
+        form.tls.setCurrentIndex(form.tls.findData(mode))
+        assert form.browse_ca.isEnabled() is form.ca_file.isEnabled() is (mode == "ca")
