@@ -2,13 +2,16 @@
 
 Every HTTP exchange a stage makes becomes arrows of the sequence diagram: the request from the
 actor that sends it, the answer back at the stage where the document has it (the CRM's answers
-at 12, the token at 14, TradingView's data at 20). What happens inside the adapter (asking
+at 12, the token at 14, TradingView's data at 20). An answer is held back until its stage is
+acted out, so the arrows come in the document's stage order, as the diagram draws them top to
+bottom, and each Next draws what its narration describes. What happens inside the adapter (asking
 cTrader) has no HTTP exchange here: the backend is simulated in-process, and those arrows are
 labelled as such. Secrets and tokens are masked the way verification reports mask them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Callable
@@ -114,6 +117,12 @@ class DemoFlow:
         self.logged_out_by: str | None = None
         self.logout_exchanges: list[Exchange] = []
         self.trade_exchanges: list[Exchange] = []
+        self._held: list[Arrow] = []
+        """Answers whose stage is still to come (see the module's docstring)."""
+        self._minting: asyncio.Task[Answer] | None = None
+        """Stage 13's request: it runs on when its stage is cancelled (the window closing),
+        so `abandon` can still learn the token it minted and log it out."""
+        self._abandoned = False
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -121,12 +130,17 @@ class DemoFlow:
     async def abandon(self) -> None:
         """End a run nobody will finish: a token it minted and did not log out would stay
         live on the adapter, so it is logged out first (no arrow: the run is gone), then the
-        client closes, even when that logout fails or is cancelled.
+        client closes, even when that logout fails or is cancelled. A mint still awaiting its
+        answer is waited for: the adapter may already have minted that token.
 
         Raises DemoError when the token could not be logged out."""
-        token = self.token if self.logged_out_by is None else None
+        self._abandoned = True
         try:
-            if token is not None:
+            if self._minting is not None:
+                await asyncio.wait([self._minting])
+            token = self.token or self._late_token()
+            if token is not None and self.logged_out_by is None:
+                self.masker.add_token(token)
                 try:
                     answer = await self.client.request("POST", "/logout", bearer=token)
                 except AdapterUnavailable as exc:
@@ -135,6 +149,14 @@ class DemoFlow:
                     raise DemoError(f"/logout answered {answer.status}: {answer.errmsg}")
         finally:
             await self.aclose()
+
+    def _late_token(self) -> str | None:
+        """The token of a finished mint whose stage was cancelled before reading it."""
+        minting = self._minting
+        if minting is None or minting.cancelled() or minting.exception() is not None:
+            return None
+        answer = minting.result()
+        return answer.data if answer.ok and isinstance(answer.data, str) else None
 
     # Recording
 
@@ -150,6 +172,21 @@ class DemoFlow:
         return last
 
     def _arrow(self, arrow: Arrow) -> None:
+        if arrow.stage > self.position + 1:
+            self._held.append(arrow)
+        else:
+            self._draw(arrow)
+
+    def _release(self, last: int) -> None:
+        """Draw the held answers of the stages up to `last`."""
+        due = [arrow for arrow in self._held if arrow.stage <= last]
+        self._held = [arrow for arrow in self._held if arrow.stage > last]
+        for arrow in due:
+            self._draw(arrow)
+
+    def _draw(self, arrow: Arrow) -> None:
+        if self._abandoned:  # a stage that ends after `abandon` draws into nobody's diagram
+            return
         self.arrows.append(arrow)
         if self._on_arrow is not None:
             self._on_arrow(arrow)
@@ -172,15 +209,25 @@ class DemoFlow:
         answer_label: str = "",
         into: list[Exchange] | None = None,
         form: dict[str, Any] | None = None,
+        mint: bool = False,
     ) -> Answer:
+        """One exchange and its two arrows. A `mint` is shielded from the stage's cancellation
+        and kept in `_minting` (see `abandon`)."""
+        if self._abandoned:
+            raise DemoError("The run was abandoned: restart it for another run.")
         self._take_last()
         content = urlencode(form).encode() if form is not None else None
         headers = {"Content-Type": "application/x-www-form-urlencoded"} if form else None
+        sending = self.client.request(
+            method, path, bearer=bearer, json_body=json_body, params=params,
+            content=content, headers=headers,
+        )  # fmt: skip
         try:
-            answer = await self.client.request(
-                method, path, bearer=bearer, json_body=json_body, params=params,
-                content=content, headers=headers,
-            )  # fmt: skip
+            if mint:
+                self._minting = asyncio.ensure_future(sending)
+                answer = await asyncio.shield(self._minting)
+            else:
+                answer = await sending
         except AdapterUnavailable as exc:
             raise DemoError(str(exc)) from None
         finally:
@@ -229,8 +276,13 @@ class DemoFlow:
         stage = self.next_stage()
         if stage is None:
             raise DemoError("The flow is complete: restart it for another run.")
-        if stage.applies(self.case):
-            await _ACTIONS[stage.number](self, stage.number)
+        try:
+            if stage.applies(self.case):
+                await _ACTIONS[stage.number](self, stage.number)
+        except DemoError:
+            self._release(len(STAGES))  # the answer that stopped the stage is shown now
+            raise
+        self._release(stage.number)
         self.position += 1
         return stage
 
@@ -322,7 +374,7 @@ class DemoFlow:
         self._step(number, Actor.BACKEND, Actor.BACKEND, "create and link (demo CRM)")
 
     async def _confirmations(self, number: int) -> None:
-        """Stage 12's arrows are the answers recorded at stage 10."""
+        """Stage 12's arrows are the answers recorded at stage 10, drawn now."""
 
     async def _mint(self, number: int) -> None:
         request = TokenRequest(
@@ -331,7 +383,7 @@ class DemoFlow:
         )  # fmt: skip
         answer = await self._call(
             number, 14, Actor.CLIENT_AREA, Actor.ADAPTER, "POST", "/generate/token",
-            bearer=self._secret, json_body=request_body(request), answer_label="token",
+            bearer=self._secret, json_body=request_body(request), answer_label="token", mint=True,
         )  # fmt: skip
         token = answer.data if answer.ok and isinstance(answer.data, str) else None
         if token is None:
@@ -340,7 +392,7 @@ class DemoFlow:
         self.token = token
 
     async def _minted(self, number: int) -> None:
-        """Stage 14's arrow is the answer recorded at stage 13."""
+        """Stage 14's arrow is the answer recorded at stage 13, drawn now."""
 
     async def _hand_over(self, number: int) -> None:
         self._step(number, Actor.CLIENT_AREA, Actor.TRADINGVIEW, "redirect with the token")
@@ -373,12 +425,16 @@ class DemoFlow:
         self._step(number, Actor.BACKEND, Actor.ADAPTER, "results (simulated)")
 
     async def _answers(self, number: int) -> None:
-        """Stage 20's arrows are the answers recorded at stage 17."""
+        """Stage 20's arrows are the answers recorded at stage 17, drawn now."""
 
     async def _show(self, number: int) -> None:
         state = self.panel.state
         account = self.panel.accounts[0] if self.panel.accounts else {}
-        label = f"show {account.get('name', 'the account')}: balance {state.get('balance', '?')}"
+        balance = state.get("balance")
+        amount = f"{balance:,.2f}" if isinstance(balance, int | float) else "?"
+        currency = account.get("currency")
+        money = f"{amount} {currency}" if isinstance(currency, str) else amount
+        label = f"show {account.get('name', 'the account')}: balance {money}"
         self._step(number, Actor.TRADINGVIEW, Actor.TRADINGVIEW, label)
 
     @staticmethod

@@ -179,6 +179,12 @@ class AdapterOps:
 
     # What the adapter offers
 
+    @property
+    def capabilities_known(self) -> bool:
+        """The adapter answered what it offers; else `capabilities` only assumes the two
+        documented endpoints (it was not asked, or did not answer)."""
+        return self._capabilities is not None
+
     async def capabilities(self, *, refresh: bool = False) -> frozenset[str]:
         """What the adapter offers beyond the two documented endpoints (asked once, or anew)."""
         if self._capabilities is not None and not refresh:

@@ -4,11 +4,14 @@ Next (Space) acts out one stage for real against the active profile's adapter (i
 and TradingView API): the stage list highlights it, the narration says what happens, the
 sequence diagram draws each exchange as it happens, the client area takes the trader's input
 and the Trading Panel preview shows what TradingView would. Either side can end the session.
+Before the first stage the page asks the adapter whether it offers the demo CRM, and says up
+front why the demo cannot run where it does not, rather than offer a Next that can only fail.
 """
 
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 from pathlib import Path
 
@@ -17,7 +20,6 @@ from PySide6.QtGui import QBrush, QColor, QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -41,6 +43,7 @@ from console.services.tasks import TaskOwner, off_thread
 from console.services.workspace import Workspace
 from console.slots import task_slot
 from console.views.client_area import ClientArea
+from console.views.file_dialogs import save_dialog
 from console.views.sequence_diagram import SequenceDiagram
 from console.views.trading_panel import TradingPanel
 from console.views.up_and_down import UpAndDown
@@ -55,8 +58,14 @@ class DemoPage(QWidget):
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.tasks = TaskOwner("the Demo page")
+        self._endings = TaskOwner("the Demo page's abandoned runs")
+        """Never cancelled (cut short, an ending could leave its run's token live): `aclose`
+        waits for those in `_ending` instead."""
+        self._ending: set[asyncio.Task[None]] = set()
         self._ops = workspace.active
         self._flow: DemoFlow | None = None
+        self._ready = False
+        """The adapter was asked and offers what the demo needs."""
         self._busy = False
         self._autoplay: asyncio.Task[None] | None = None
         self._presenting = False
@@ -182,12 +191,19 @@ class DemoPage(QWidget):
         self.restart()
 
     async def aclose(self) -> None:
-        """Shutdown: the panel's polling and the run (its token, its HTTP client) end before
-        the loop does."""
+        """Shutdown: the panel's polling and the runs (their tokens, their HTTP clients) end
+        before the loop does, the one shown and those abandoned before."""
         self.panel.stop()
         flow, self._flow = self._flow, None
         if flow is not None:
-            await self._abandon(flow)
+            self._end(flow)
+        if self._ending:
+            await asyncio.wait(set(self._ending))
+
+    def _end(self, flow: DemoFlow) -> None:
+        task = self._endings.spawn(self._abandon(flow))
+        self._ending.add(task)
+        task.add_done_callback(self._ending.discard)
 
     async def _abandon(self, flow: DemoFlow) -> None:
         """The one way this page ends a run, so no abandoned run leaves a live demo token on
@@ -210,7 +226,7 @@ class DemoPage(QWidget):
             self.autoplay.setChecked(False)
         flow, self._flow = self._flow, None
         if flow is not None:
-            self.tasks.spawn(self._abandon(flow))
+            self._end(flow)
         self._reset()
 
     def _reset(self) -> None:
@@ -230,18 +246,54 @@ class DemoPage(QWidget):
             else:
                 item.setToolTip(stage.narration)
         self._viewing = 0
+        self._ready = False
         self.narration.setText(
-            f"<b>Case {CASE_TITLES[case]}</b><br>Press Next (Space) to act out stage 1. Every "
-            f"step runs for real against {self._ops.profile.name}."
+            f"<b>Case {CASE_TITLES[case]}</b><br>Asking {html.escape(self._ops.profile.name)}'s "
+            "adapter whether it can act out the demo…"
         )
         self.note.setText("")
         self._enable()
+        if not self.tasks.closed:  # closed with the window: nobody would read the answer
+            self.tasks.spawn(self._check(self._ops, case))
+
+    async def _check(self, ops: AdapterOps, case: Case) -> None:
+        """Say up front what Next will do on this profile, or why the demo cannot run here."""
+        reason = await self._why_not(ops)
+        if ops is not self._ops or case is not self._selected_case() or self._flow is not None:
+            return  # the page has moved on: a later check speaks for it
+        intro = f"<b>Case {CASE_TITLES[case]}</b><br>"
+        name = html.escape(ops.profile.name)
+        if reason is not None:
+            self.narration.setText(f"{intro}The demo cannot run on {name}. {html.escape(reason)}")
+            return
+        self._ready = True
+        self.narration.setText(
+            f"{intro}Press Next (Space) to act out stage 1. Every step runs for real against "
+            f"{name}: its demo CRM stands in for the broker's systems and cTrader, its "
+            "/generate/token mints the trader's token, and the token is logged out when the run "
+            "ends."
+        )
+        self._enable()
+
+    async def _why_not(self, ops: AdapterOps) -> str | None:
+        """Why the demo cannot run against `ops`' adapter, or None when it can."""
+        if not ops.running or not await ops.secret():
+            return ops.no_secret_reason()
+        if "demo-crm" in await ops.capabilities():
+            return None
+        if not ops.capabilities_known:
+            return "Its adapter did not answer when asked what it offers. Restart asks again."
+        return (
+            "Its adapter does not offer the demo CRM: the demo runs on the embedded adapter, or "
+            "on one started with `tv-adapter serve --demo`."
+        )
 
     def _enable(self) -> None:
         flow = self._flow
         position = flow.position if flow is not None else 0
         token = flow is not None and flow.token is not None and flow.logged_out_by is None
-        self.next_button.setEnabled(not self._busy and (flow is None or not flow.finished))
+        startable = self._ready if flow is None else not flow.finished
+        self.next_button.setEnabled(not self._busy and startable)
         self.back_button.setEnabled(not self._busy and self._viewing > 1)
         self.logout_tv.setEnabled(not self._busy and token and position >= 16)
         self.logout_crm.setEnabled(not self._busy and token)
@@ -274,7 +326,8 @@ class DemoPage(QWidget):
                 flow.form = form
             stage = await flow.advance()
         except DemoError as exc:
-            self._problem(str(exc))
+            if flow is None or flow is self._flow:  # not a run abandoned meanwhile
+                self._problem(str(exc))
             return False
         finally:
             self._busy = False
@@ -287,14 +340,9 @@ class DemoPage(QWidget):
 
     async def _new_flow(self) -> DemoFlow | None:
         ops = self._ops
-        if not ops.running:
-            self._problem("The embedded adapter is not running: start it (Adapter menu) first.")
-            return None
-        if "demo-crm" not in await ops.capabilities():
-            self._problem(
-                f"{ops.profile.name}'s adapter has no demo CRM: the demo runs on the embedded "
-                "adapter, or on `tv-adapter serve --demo`."
-            )
+        reason = await self._why_not(ops)
+        if reason is not None:
+            self._problem(f"The demo cannot run on {ops.profile.name}. {reason}")
             return None
         secret = await ops.secret()
         if not secret or ops is not self._ops:
@@ -510,11 +558,10 @@ class DemoPage(QWidget):
         kinds = {1: ("png", "PNG image (*.png)"), 2: ("svg", "SVG image (*.svg)"),
                  3: ("html", "HTML page (*.html)")}  # fmt: skip
         suffix, name_filter = kinds[index]
-        dialog = QFileDialog(self, "Export the demo")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        name = f"tradingview-flow-case-{self._selected_case()}.{suffix}"
+        dialog = save_dialog(self, "Export the demo", name)
         dialog.setNameFilter(name_filter)
         dialog.setDefaultSuffix(suffix)
-        dialog.selectFile(f"tradingview-flow-case-{self._selected_case()}.{suffix}")
         dialog.fileSelected.connect(lambda path: self.tasks.spawn(self.export_to(Path(path))))
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()

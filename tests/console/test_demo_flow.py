@@ -32,7 +32,7 @@ from console.demo.flow import (
 )
 from console.demo.handout import transcript_html
 from console.demo.stages import STAGES, Actor, Case
-from console.services.client import Answer
+from console.services.client import Answer, RawExchange
 from console.verify.model import Exchange
 
 LIVE, DEMO, EU = 137780091, 137792301, 137800001
@@ -177,6 +177,7 @@ def test_case_a_creates_a_user_an_account_and_the_link(demo_adapter: DemoAdapter
     ]
     assert granted(flow) == [account]
     assert flow.panel.state["balance"] == 10_000
+    assert flow.arrows[-1].label.endswith(": balance 10,000.00 USD")  # as the panel says it
 
 
 def test_case_b_registers_before_the_demo_and_creates_only_the_account(
@@ -298,6 +299,41 @@ def test_each_exchange_belongs_to_its_stage_and_skipped_stages_make_none(
     )
 
 
+# The diagram's order
+
+
+@pytest.mark.parametrize("case", list(Case))
+def test_each_arrow_comes_when_its_stage_is_acted_out(
+    demo_adapter: DemoAdapter, case: Case
+) -> None:
+    """The answers the document puts at stages 12, 14 and 20 come when those are acted out, not
+    with their requests, so the diagram's rows follow the stages and each Next draws what its
+    narration tells."""
+    drawn: list[tuple[int, int]] = []
+    """(the arrow's stage, the stage being acted out when it came)"""
+
+    async def go() -> DemoFlow:
+        flow = DemoFlow(
+            demo_adapter.url,
+            demo_adapter.secret,
+            case,
+            on_arrow=lambda arrow: drawn.append((arrow.stage, flow.position + 1)),
+        )
+        try:
+            await flow.prepare()
+            while not flow.finished:
+                await flow.advance()
+        finally:
+            await flow.aclose()
+        return flow
+
+    flow = asyncio.run(go())
+    assert [stage for stage, _ in drawn] == [arrow.stage for arrow in flow.arrows]
+    assert [stage for stage, acting in drawn if stage != acting] == []
+    answered = {arrow.stage for arrow in flow.arrows if arrow.kind is ArrowKind.ANSWER}
+    assert answered == ({7, 14, 20} if case is Case.C else {12, 14, 20})
+
+
 # Trading and logging out with the minted token
 
 
@@ -405,6 +441,53 @@ def test_abandoning_closes_the_client_even_when_the_logout_fails(
         assert (await tradingview(http, flow.token, "/accounts")).status_code == 200
 
     act(demo_adapter, Case.A, until=13, then=abandon)
+
+
+@pytest.mark.parametrize("how", ["meanwhile", "cancelled"])
+def test_a_token_whose_mint_answers_after_the_abandon_is_logged_out(
+    demo_adapter: DemoAdapter, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """Abandoned while stage 13 awaits its answer: the run goes on meanwhile (a restart), or
+    its stage is cancelled (the window closing). Either way the token the adapter minted is
+    logged out, and that logout is passed on for the Activity log like every other call."""
+    exchanges: list[RawExchange] = []
+    minted: list[str] = []
+
+    async def go() -> tuple[DemoFlow, int]:
+        flow = DemoFlow(demo_adapter.url, demo_adapter.secret, Case.C, on_exchange=exchanges.append)
+        answered, release = asyncio.Event(), asyncio.Event()
+        send = flow.client.request
+
+        async def late(method: str, path: str, **kwargs: Any) -> Answer:
+            answer = await send(method, path, **kwargs)
+            if path == "/generate/token":
+                minted.append(str(answer.data))
+                answered.set()
+                await release.wait()
+            return answer
+
+        monkeypatch.setattr(flow.client, "request", late)
+        async with httpx.AsyncClient(base_url=demo_adapter.url, timeout=10) as http:
+            while flow.position < 12:
+                await flow.advance()
+            stage = asyncio.ensure_future(flow.advance())
+            await answered.wait()
+            if how == "cancelled":
+                stage.cancel()
+            ending = asyncio.ensure_future(flow.abandon())
+            await asyncio.sleep(0.05)
+            release.set()
+            await ending
+            await asyncio.gather(stage, return_exceptions=True)
+            after = (await tradingview(http, minted[0], "/accounts")).status_code
+        return flow, after
+
+    flow, after = asyncio.run(go())
+    assert after == 401
+    assert flow.client.is_closed
+    calls = [(exchange.method, exchange.path, exchange.status) for exchange in exchanges]
+    assert calls[-2:] == [("POST", "/generate/token", 200), ("POST", "/logout", 200)]
+    assert max(arrow.stage for arrow in flow.arrows) < 13  # nothing drawn once abandoned
 
 
 # What is written down never holds a credential

@@ -4,6 +4,7 @@ from either side, restarting, exporting, and `--screenshot --page demo`."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -11,22 +12,27 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, quote_plus
 
 import httpx
 import keyring
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QColor, QImage
-from PySide6.QtWidgets import QTableWidget, QWidget
+from PySide6.QtGui import QColor, QFontInfo, QImage
+from PySide6.QtWidgets import QFileDialog, QGraphicsSimpleTextItem, QTableWidget, QWidget
 from pytestqt.qtbot import QtBot
 
 from console.controller import Controller
 from console.demo.flow import DemoFlow
 from console.demo.stages import STAGES, Actor, Case
+from console.services.client import Answer
+from console.services.profiles import Profile
 from console.services.secrets import EMBEDDED_BROKER_SECRET, KeyringSecretStore
 from console.views.demo_page import CURRENT_COLOUR, SKIPPED_COLOUR, DemoPage
+from console.views.file_dialogs import documents_dir
 from console.views.sequence_diagram import ArrowItem
+from tests.support.broker_only import BrokerOnlyAdapter
 from tests.support.console_driver import WAIT_MS, build, click, run
 
 LIVE, DEMO = 137780091, 137792301
@@ -194,6 +200,63 @@ def test_the_stage_list_is_the_one_definition(qtbot: QtBot, controller: Controll
         assert highlighted(page) == []
 
 
+# Before the first stage
+
+
+def test_a_profile_without_the_demo_crm_says_so_before_next(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    """No Next that can only fail: the page asks the adapter first and says why not."""
+    page, workspace = controller.demo, controller.workspace
+    qtbot.waitUntil(page.next_button.isEnabled, timeout=WAIT_MS)
+    assert "runs for real against Embedded" in page.narration.text()
+    with BrokerOnlyAdapter() as plain:
+        profile = workspace.profiles.add(Profile.create("Broker only", plain.url))
+        workspace.secret_store.set(profile.secret_key, plain.secret)
+        workspace.profiles_imported()
+        workspace.set_active(profile.id)
+        qtbot.waitUntil(lambda: "cannot run" in page.narration.text(), timeout=WAIT_MS)
+        text = page.narration.text()
+        assert text.startswith("<b>Case A")
+        assert "The demo cannot run on Broker only" in text
+        assert "does not offer the demo CRM" in text
+        assert "runs for real" not in text
+        assert not page.next_button.isEnabled()
+        run(qtbot, page._advance())  # Space, which a disabled button does not stop
+        assert page._flow is None
+        assert plain.issued == 0
+        assert "The demo cannot run on Broker only" in page.note.text()
+        workspace.set_active(workspace.profile_list()[0].id)
+    qtbot.waitUntil(page.next_button.isEnabled, timeout=WAIT_MS)
+    assert "runs for real against Embedded" in page.narration.text()
+
+
+def test_an_adapter_that_does_not_answer_is_not_said_to_lack_the_demo_crm(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    page, workspace = controller.demo, controller.workspace
+    profile = workspace.profiles.add(Profile.create("Nobody there", "http://127.0.0.1:9"))
+    workspace.secret_store.set(profile.secret_key, "s" * 40)
+    workspace.profiles_imported()
+    workspace.set_active(profile.id)
+    qtbot.waitUntil(lambda: "cannot run" in page.narration.text(), timeout=WAIT_MS)
+    assert "did not answer when asked" in page.narration.text()
+    assert "does not offer" not in page.narration.text()
+    assert not page.next_button.isEnabled()
+
+
+def test_a_stopped_embedded_adapter_is_said_before_next(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    page = controller.demo
+    adapter = controller.embedded
+    assert adapter is not None
+    run(qtbot, controller._run_embedded(adapter.stop))
+    qtbot.waitUntil(lambda: "cannot run" in page.narration.text(), timeout=WAIT_MS)
+    assert "not running" in page.narration.text()
+    assert not page.next_button.isEnabled()
+
+
 # Acting the flow out
 
 
@@ -243,6 +306,29 @@ def test_playing_to_the_end_draws_the_flow_and_connects_the_panel(
     if case is not Case.C:
         assert balance.text() == "$10,000.00"
     qtbot.waitUntil(lambda: page.panel.summary["equity"].text() != EMPTY, timeout=WAIT_MS)
+
+
+def test_the_diagram_draws_the_stages_top_to_bottom_in_order(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    """Stage 12's confirmations come with Next at stage 12, below stage 11's arrow, not with
+    their requests at stage 10; likewise the token at 14 and TradingView's data at 20."""
+    page = controller.demo
+    play(qtbot, controller, Case.A, 11)
+    assert 12 not in {arrow.stage for arrow in page.diagram.arrows}
+    run(qtbot, page.play_to(12))
+    confirmations = [arrow.label for arrow in page.diagram.arrows if arrow.stage == 12]
+    assert confirmations == ["200 user", "200 account", "200 linked"]
+    run(qtbot, page.play_to(len(STAGES)))
+    rows = sorted(page.diagram.arrow_items(), key=lambda item: item.sceneBoundingRect().top())
+    stages = [item.arrow.stage for item in rows]
+    assert stages == sorted(stages)
+    numbers = sorted(
+        (item.scenePos().y(), int(item.text()))
+        for item in page.diagram.scene().items()
+        if isinstance(item, QGraphicsSimpleTextItem) and item.text().strip().isdigit()
+    )
+    assert [number for _, number in numbers] == stages  # the numbers written beside the rows
 
 
 def test_the_window_fits_a_720_pixel_projector_with_the_panel_filled(
@@ -424,6 +510,79 @@ def test_restart_logs_out_the_abandoned_run_s_token(qtbot: QtBot, controller: Co
     assert controller.demo.note.text() == ""
 
 
+class LateAnswer:
+    """Holds back the answer to a run's request for `path` (the adapter has acted on it)
+    until released, as a slow network would."""
+
+    def __init__(self, flow: DemoFlow, path: str) -> None:
+        self.path = path
+        self.answered = asyncio.Event()
+        self.release = asyncio.Event()
+        self.data: Any = None
+        self._send = flow.client.request
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> Answer:
+        answer = await self._send(method, path, **kwargs)
+        if path == self.path:
+            self.data = answer.data
+            self.answered.set()
+            await self.release.wait()
+        return answer
+
+
+async def quit_page(page: DemoPage) -> None:
+    """As `Controller.shutdown` does it: the page's tasks are cancelled, then the page closes."""
+    await page.tasks.aclose()
+    await page.aclose()
+
+
+@pytest.mark.parametrize("how", ["restart", "quit", "restart, then quit"])
+def test_a_token_minted_as_the_run_is_abandoned_is_logged_out(
+    qtbot: QtBot, controller: Controller, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    page = controller.demo
+    flow = play(qtbot, controller, Case.A, 12)
+    late = LateAnswer(flow, "/generate/token")
+    monkeypatch.setattr(flow.client, "request", late.request)
+    page.next_stage()
+    qtbot.waitUntil(late.answered.is_set, timeout=WAIT_MS)
+    if how.startswith("restart"):
+        click(qtbot, page.restart_button)
+    closing = asyncio.ensure_future(quit_page(page)) if how.endswith("quit") else None
+    qtbot.wait(100)
+    late.release.set()
+    qtbot.waitUntil(lambda: flow.client.is_closed, timeout=WAIT_MS)
+    if closing is not None:
+        qtbot.waitUntil(closing.done, timeout=WAIT_MS)
+    assert token_status(controller, str(late.data)) == 401
+    calls = [(e.method, e.path, e.status) for e in controller.workspace.activity.exchanges()]
+    minted = calls.index(("POST", "/generate/token", 200))
+    assert ("POST", "/logout", 200) in calls[minted:]
+    if how == "restart":
+        assert page.diagram.arrows == []  # the abandoned run draws nothing on the new one
+        assert page.note.text() == ""
+
+
+def test_a_run_abandoned_mid_stage_leaves_no_message_on_the_next(
+    qtbot: QtBot, controller: Controller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stage 17 makes three calls; abandoned after the first, the rest cannot be made, and
+    that is no problem of the new run's."""
+    page = controller.demo
+    flow = play(qtbot, controller, Case.A, 16)
+    late = LateAnswer(flow, "/config")
+    monkeypatch.setattr(flow.client, "request", late.request)
+    page.next_stage()
+    qtbot.waitUntil(late.answered.is_set, timeout=WAIT_MS)
+    click(qtbot, page.restart_button)
+    qtbot.waitUntil(lambda: flow.client.is_closed, timeout=WAIT_MS)
+    late.release.set()
+    qtbot.wait(200)
+    assert flow.position == 16
+    assert page.note.text() == ""
+    assert page.diagram.arrows == []
+
+
 @pytest.mark.parametrize("how", ["case", "profile", "close"])
 def test_switching_case_or_profile_or_closing_logs_out_the_run_s_token(
     qtbot: QtBot, controller: Controller, how: str
@@ -511,6 +670,47 @@ def test_present_mode_scrolls_the_current_stage_into_sight(
     click(qtbot, page.restart_button)
     run(qtbot, page.play_to(len(STAGES)))
     qtbot.waitUntil(lambda: in_sight(len(STAGES)), timeout=WAIT_MS)
+
+
+def test_present_mode_enlarges_the_diagram_s_labels(qtbot: QtBot, controller: Controller) -> None:
+    page = controller.demo
+    play(qtbot, controller, Case.A, 13)
+
+    def on_screen() -> float:
+        """How tall the first arrow's label is drawn where the view shows it."""
+        [first] = [i for i in page.diagram.arrow_items() if i.arrow.label == "sign in"]
+        children = list(first.childItems())
+        while not isinstance(children[0], QGraphicsSimpleTextItem):
+            children = children[1:] + children[0].childItems()
+        return QFontInfo(children[0].font()).pixelSize() * page.diagram.transform().m11()
+
+    before = on_screen()
+    click(qtbot, page.present)
+    qtbot.waitUntil(lambda: on_screen() > 1.2 * before, timeout=WAIT_MS)
+    click(qtbot, page.present)
+    qtbot.waitUntil(lambda: on_screen() == before, timeout=WAIT_MS)
+
+
+def test_the_export_dialog_starts_in_documents_with_a_name(
+    qtbot: QtBot, controller: Controller, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # a launch directory nobody would save into
+    page = controller.demo
+    page._export(1)
+    found: list[QFileDialog] = []
+
+    def shown() -> bool:
+        found[:] = [d for d in page.findChildren(QFileDialog) if d.isVisible()]
+        return bool(found)
+
+    qtbot.waitUntil(shown, timeout=WAIT_MS)
+    dialog = found[0]
+    try:
+        [chosen] = dialog.selectedFiles()
+        assert Path(chosen) == Path(documents_dir()) / "tradingview-flow-case-A.png"
+        assert os.path.samefile(dialog.directory().absolutePath(), documents_dir())
+    finally:
+        dialog.reject()
 
 
 def test_exports_hold_no_secret_and_no_token(
