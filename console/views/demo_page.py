@@ -66,6 +66,8 @@ class DemoPage(QWidget):
         self._flow: DemoFlow | None = None
         self._ready = False
         """The adapter was asked and offers what the demo needs."""
+        self._runs = 0
+        """Counts resets: a run set up across one is no longer the page's (see `_new_flow`)."""
         self._busy = False
         self._autoplay: asyncio.Task[None] | None = None
         self._presenting = False
@@ -230,6 +232,7 @@ class DemoPage(QWidget):
         self._reset()
 
     def _reset(self) -> None:
+        self._runs += 1
         case = self._selected_case()
         self.panel.stop()
         self.panel.show_brokers()
@@ -356,7 +359,15 @@ class DemoPage(QWidget):
             on_arrow=self._arrow_added,
             on_exchange=ops.record_exchange,
         )
-        await flow.prepare()
+        runs = self._runs
+        try:
+            await flow.prepare()
+        except BaseException:
+            self._end(flow)  # closes its client; case B's set-up has minted nothing yet
+            raise
+        if runs != self._runs:  # restarted (or another case, profile) while it was set up
+            self._end(flow)
+            return None
         self._flow = flow
         return flow
 

@@ -245,6 +245,30 @@ def test_an_adapter_that_does_not_answer_is_not_said_to_lack_the_demo_crm(
     assert not page.next_button.isEnabled()
 
 
+def test_a_run_still_being_set_up_when_the_page_restarts_is_dropped_and_closed(
+    qtbot: QtBot, controller: Controller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = controller.demo
+    qtbot.waitUntil(page.next_button.isEnabled, timeout=WAIT_MS)
+    release = asyncio.Event()
+    set_up: list[DemoFlow] = []
+
+    async def slow_prepare(flow: DemoFlow) -> None:
+        set_up.append(flow)
+        await release.wait()
+
+    monkeypatch.setattr(DemoFlow, "prepare", slow_prepare)
+    advancing = asyncio.ensure_future(page._advance())
+    qtbot.waitUntil(lambda: bool(set_up), timeout=WAIT_MS)
+    page.restart()
+    release.set()
+    qtbot.waitUntil(advancing.done, timeout=WAIT_MS)
+    assert advancing.result() is False
+    assert page._flow is None
+    qtbot.waitUntil(lambda: set_up[0].client.is_closed, timeout=WAIT_MS)
+    assert page.diagram.arrows == []
+
+
 def test_a_stopped_embedded_adapter_is_said_before_next(
     qtbot: QtBot, controller: Controller
 ) -> None:
