@@ -554,6 +554,19 @@ class LateAnswer:
         return answer
 
 
+def answer_late(
+    qtbot: QtBot, controller: Controller, monkeypatch: pytest.MonkeyPatch, stage: int, path: str
+) -> tuple[DemoFlow, LateAnswer]:
+    """Case A played up to `stage`, which is started: the adapter has acted on its request for
+    `path`, and the answer waits for `LateAnswer.release`."""
+    flow = play(qtbot, controller, Case.A, stage - 1)
+    late = LateAnswer(flow, path)
+    monkeypatch.setattr(flow.client, "request", late.request)
+    controller.demo.next_stage()
+    qtbot.waitUntil(late.answered.is_set, timeout=WAIT_MS)
+    return flow, late
+
+
 async def quit_page(page: DemoPage) -> None:
     """As `Controller.shutdown` does it: the page's tasks are cancelled, then the page closes."""
     await page.tasks.aclose()
@@ -565,11 +578,7 @@ def test_a_token_minted_as_the_run_is_abandoned_is_logged_out(
     qtbot: QtBot, controller: Controller, monkeypatch: pytest.MonkeyPatch, how: str
 ) -> None:
     page = controller.demo
-    flow = play(qtbot, controller, Case.A, 12)
-    late = LateAnswer(flow, "/generate/token")
-    monkeypatch.setattr(flow.client, "request", late.request)
-    page.next_stage()
-    qtbot.waitUntil(late.answered.is_set, timeout=WAIT_MS)
+    flow, late = answer_late(qtbot, controller, monkeypatch, 13, "/generate/token")
     if how.startswith("restart"):
         click(qtbot, page.restart_button)
     closing = asyncio.ensure_future(quit_page(page)) if how.endswith("quit") else None
@@ -593,11 +602,7 @@ def test_a_run_abandoned_mid_stage_leaves_no_message_on_the_next(
     """Stage 17 makes three calls; abandoned after the first, the rest cannot be made, and
     that is no problem of the new run's."""
     page = controller.demo
-    flow = play(qtbot, controller, Case.A, 16)
-    late = LateAnswer(flow, "/config")
-    monkeypatch.setattr(flow.client, "request", late.request)
-    page.next_stage()
-    qtbot.waitUntil(late.answered.is_set, timeout=WAIT_MS)
+    flow, late = answer_late(qtbot, controller, monkeypatch, 17, "/config")
     click(qtbot, page.restart_button)
     qtbot.waitUntil(lambda: flow.client.is_closed, timeout=WAIT_MS)
     late.release.set()
