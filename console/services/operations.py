@@ -377,24 +377,25 @@ class AdapterOps:
         return LogoutResult(target, LogoutOutcome.REFUSED, answer.errmsg or f"HTTP {answer.status}")
 
     async def _note_logout(self, result: LogoutResult) -> None:
+        """Audit the attempt and mark the token's vault record, however the token was named:
+        a pasted token minted here is the same token as the one listed, and is audited by the
+        id the Tokens and Sessions pages show."""
         target = result.target
+        record = await off_thread(self._record_of, target)
         self._activity.audit(
             profile_id=self.profile.id,
             profile_name=self.profile.name,
             token=target.token or "",
-            token_id=target.token_id,
+            token_id=target.token_id or (record.token_id if record is not None else None),
             ok=result.ok,
             result=result.audit_text,
             secrets=self._known.all(),
         )
-        if result.outcome is LogoutOutcome.UNREACHABLE:
+        if result.outcome is LogoutOutcome.UNREACHABLE or record is None:
             return
-        record_id = target.record_id
-        if record_id is None and target.token_id is not None:
-            found = await off_thread(self._vault.find_token_id, self.profile.id, target.token_id)
-            record_id = found.record_id if found is not None else None
-        if record_id is None:
-            return
+        if record.logged_out_at is not None and not result.ok:
+            return  # "already revoked" for a token logged out before: that logout stands
+        record_id = record.record_id
         text = "logged out" if result.ok else result.audit_text
         try:
             await off_thread(self._vault.mark_logged_out, record_id, text)
@@ -449,10 +450,19 @@ class AdapterOps:
 
     def token_id_of(self, token: str) -> str | None:
         """The id the adapter gave a token this console minted on this profile, if it did."""
-        for record in self._vault.list(self.profile.id):
-            if record.token == token:
-                return record.token_id
-        return None
+        record = self._minted_record(token)
+        return record.token_id if record is not None else None
+
+    def _minted_record(self, token: str) -> MintedRecord | None:
+        return next((r for r in self._vault.list(self.profile.id) if r.token == token), None)
+
+    def _record_of(self, target: LogoutTarget) -> MintedRecord | None:
+        """The vault record a logout is aimed at: by record, token id, or the token itself."""
+        if target.record_id is not None:
+            return self._vault.get(target.record_id)
+        if target.token_id is not None:
+            return self._vault.find_token_id(self.profile.id, target.token_id)
+        return self._minted_record(target.token) if target.token is not None else None
 
     @property
     def earlier_minted_unlisted(self) -> str | None:

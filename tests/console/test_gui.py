@@ -154,6 +154,29 @@ def test_logout_then_reuse_is_refused_by_the_adapter(
     assert [entry.ok for entry in entries] == [True, False]
 
 
+def test_a_pasted_token_minted_here_is_logged_out_as_the_listed_one(
+    qtbot: QtBot, controller: Controller, remote: AdapterProcess
+) -> None:
+    """Pasted or picked from the list, it is the same token: its record and the audit say so."""
+    add_remote(qtbot, controller, remote.url, remote.broker_secret)
+    fill(controller, "14601", ["BESTBROKER"], [])
+    send(qtbot, controller)
+    vault, profile = controller.workspace.vault, controller.workspace.active_profile()
+    [record] = vault.list(profile.id)
+    page, activity = controller.logout, controller.workspace.activity
+    for _ in range(2):  # the second is refused: already revoked
+        audited = len(activity.audit_entries())
+        page.pasted.setText(record.token)
+        click(qtbot, page.logout_pasted)
+        qtbot.waitUntil(lambda: len(activity.audit_entries()) > audited, timeout=WAIT_MS)  # noqa: B023
+    [marked] = vault.list(profile.id)
+    assert marked.logged_out_at is not None
+    assert marked.logout_result == "logged out"
+    entries = activity.audit_entries()
+    assert [entry.ok for entry in entries] == [True, False]
+    assert [entry.token_id for entry in entries] == [record.token_id] * 2
+
+
 def test_production_profiles_ask_before_sending(
     qtbot: QtBot, controller: Controller, remote: AdapterProcess
 ) -> None:
