@@ -219,10 +219,16 @@ class Controller(QObject):
 
     @task_slot
     async def _duplicate(self) -> None:
+        original = self.workspace.active_profile()
         try:
-            await self.workspace.duplicate_profile(self.workspace.active_profile().id)
+            copy = await self.workspace.duplicate_profile(original.id)
         except ProfileError as exc:
             self._message(str(exc))
+            return
+        self._message(
+            f"{copy.name} is a copy of {original.name} without its secret (a copy usually points "
+            "at another adapter): Profiles › Edit profile (Ctrl+E) sets its address and secret."
+        )
 
     @task_slot
     async def _remove(self) -> None:

@@ -439,12 +439,17 @@ class TokensPage(QWidget):
             return
         ops = self._ops
         profile = ops.profile
-        if profile.production and not await confirm(
-            self,
-            "Send to a production adapter?",
-            f"This mints a real token on {profile.name} ({profile.base_url}) for user "
-            f"{request.user_id}.",
-            "Send",
+        # Without a secret nothing is sent: `mint` says why, with no question first.
+        if (
+            profile.production
+            and await ops.secret()
+            and not await confirm(
+                self,
+                "Send to a production adapter?",
+                f"This mints a real token on {profile.name} ({profile.base_url}) for user "
+                f"{request.user_id}.",
+                "Send",
+            )
         ):
             return
         self.send_button.setEnabled(False)

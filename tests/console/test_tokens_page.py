@@ -14,11 +14,12 @@ import httpx
 import pytest
 import qasync
 from PySide6.QtCore import QPoint
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from adapter_core.token_request import TokenRequestError, validate_token_request
 from console.controller import Controller
+from console.services.profiles import Profile
 from console.views.tokens_page import TokensPage
 from tests.support.console_driver import WAIT_MS, build, click, run
 
@@ -198,3 +199,22 @@ def test_error_lines_come_and_go_without_moving_the_fields(controller: Controlle
     page.clear()
     assert not any(label.isVisible() for label in page.errors.values())
     assert places(page) == before
+
+
+def test_a_production_profile_with_no_secret_says_so_without_asking_to_send(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    """No "This mints a real token…" question for a request that cannot be sent at all."""
+    workspace = controller.workspace
+    profile = workspace.profiles.add(
+        Profile.create("Live", "https://live.example.com", production=True)
+    )
+    workspace.profiles_imported()
+    workspace.set_active(profile.id)
+    page = controller.tokens
+    page.user_id.setText("14601")
+    page.brokers.set_tags(["BESTBROKER"])
+    click(qtbot, page.send_button)
+    qtbot.waitUntil(lambda: "secret" in page.status.text(), timeout=WAIT_MS)
+    assert page.findChild(QMessageBox, "confirmation") is None
+    assert page.status.text().startswith("No bearer secret")

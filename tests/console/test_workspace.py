@@ -104,3 +104,15 @@ def test_the_log_keeps_what_was_done_to_profiles_and_never_a_secret(
     ]
     assert lines[8].startswith(f"imported profiles from {exported}: ")
     assert not any(secret in record.getMessage() for record in caplog.records)
+
+
+def test_a_duplicated_profile_says_its_secret_was_not_copied(
+    qtbot: QtBot, qloop: qasync.QEventLoop, console_home: Path
+) -> None:
+    controller, profile = with_a_remote(qtbot, console_home)
+    controller.workspace.set_active(profile.id)
+    controller.duplicate_action.trigger()
+    bar = controller.window.statusBar()
+    qtbot.waitUntil(lambda: "without its secret" in bar.currentMessage(), timeout=WAIT_MS)
+    assert bar.currentMessage().startswith("Remote copy is a copy of Remote without its secret")
+    run(qtbot, controller.shutdown())
