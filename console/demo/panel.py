@@ -25,6 +25,12 @@ class PanelEnded(Exception):
     """The adapter refused the token (401): the session is over."""
 
 
+class PanelRefused(AdapterUnavailable):
+    """The adapter answered and refused a request (not the token): "what: its errmsg". An
+    `AdapterUnavailable`, so a poll treats it as any failed request, but a view can tell an
+    answer from silence."""
+
+
 @dataclass(frozen=True, slots=True)
 class Update:
     endpoint: str
@@ -66,7 +72,7 @@ class PanelSession:
             self._end(answer.errmsg or "the adapter refused the token")
             raise PanelEnded(what)
         if not answer.ok:
-            raise AdapterUnavailable(f"{what}: {answer.errmsg}")
+            raise PanelRefused(f"{what}: {answer.errmsg or f'HTTP {answer.status}'}")
         return answer.data
 
     def _end(self, reason: str) -> None:

@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from console.demo.panel import LOCALE, PanelEnded, PanelSession
+from console.demo.panel import LOCALE, PanelEnded, PanelRefused, PanelSession
 from console.services.client import AdapterUnavailable
 from console.services.logouts import LogoutTarget
 from console.services.operations import AdapterOps
@@ -88,6 +88,9 @@ class PanelWindow(QWidget):
             found = await session.get(f"/accounts/{accounts[0].get('id')}/instruments")
         except PanelEnded:
             self.panel.show_waiting("The adapter refuses this token (401): it was logged out.")
+            return
+        except PanelRefused as exc:
+            self.panel.show_waiting(f"The adapter refused {exc}")
             return
         except AdapterUnavailable as exc:
             self.panel.show_waiting(f"The adapter could not be asked: {exc}")

@@ -49,6 +49,20 @@ def test_the_tokens_page_opens_what_tradingview_would_show_and_a_logout_ends_it(
     assert not panel.place.isEnabled()
 
 
+def test_a_refusal_is_told_as_the_adapter_s_answer_not_as_silence(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    """A user with no account linked to the broker: /accounts answers, and refuses."""
+    send_token_request(qtbot, controller, user="999001")
+    qtbot.waitUntil(controller.tokens.open_panel_button.isEnabled, timeout=WAIT_MS)
+    click(qtbot, controller.tokens.open_panel_button)
+    [window] = controller.panels
+    waiting = window.panel.waiting
+    qtbot.waitUntil(lambda: "/accounts" in waiting.text(), timeout=WAIT_MS)
+    assert waiting.text().startswith("The adapter refused /accounts: ")
+    assert "could not be asked" not in waiting.text()
+
+
 def test_the_sessions_page_offers_the_preview_only_for_tokens_the_console_holds(
     qtbot: QtBot, controller: Controller
 ) -> None:
