@@ -49,7 +49,9 @@ async def _post_token(ctx: RunContext, *, bearer: str | None) -> Answer:
 
 
 async def mint_wrong_secret(ctx: RunContext) -> Outcome:
-    answer = await _post_token(ctx, bearer=secrets.token_urlsafe(48))
+    wrong = secrets.token_urlsafe(48)
+    ctx.recorder.masker.add_wrong_secret(wrong)
+    answer = await _post_token(ctx, bearer=wrong)
     if not _refused(answer, 401):
         raise Failed(f"a wrong secret earned {describe(answer)}")
     return Outcome("HTTP 401 with the error envelope")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from adapter_core.datadir import write_private_file
 from console.paths import data_dir, ensure_dir
-from console.verify.model import FAILING, RunReport, Status
+from console.verify.model import FAILING, RunReport, Status, Verdict
 
 KEEP_RUNS = 50
 _SAFE = re.compile(r"[^A-Za-z0-9_-]")
@@ -35,9 +35,10 @@ class Comparison:
     def unchanged(self) -> bool:
         return not (self.newly_failing or self.newly_passing or self.added or self.removed)
 
-    def sentence(self) -> str:
+    def sentence(self, previous: str = "the previous run") -> str:
+        """What changed since `previous`, which names the run compared with."""
         if self.unchanged:
-            return "Same results as the previous run."
+            return f"Same results as {previous}."
         parts = []
         for label, ids in (
             ("newly failing", self.newly_failing),
@@ -47,7 +48,7 @@ class Comparison:
         ):
             if ids:
                 parts.append(f"{label}: {', '.join(ids)}")
-        return "Since the previous run: " + "; ".join(parts) + "."
+        return f"Since {previous}: " + "; ".join(parts) + "."
 
 
 def compare(previous: RunReport, current: RunReport) -> Comparison:
@@ -65,6 +66,28 @@ def compare(previous: RunReport, current: RunReport) -> Comparison:
         added=[i for i in after if i not in before],
         removed=[i for i in before if i not in after],
     )
+
+
+def complete(report: RunReport) -> bool:
+    """Every check of the run was judged; a cancelled or incomplete run is not."""
+    return report.verdict not in (Verdict.CANCELLED, Verdict.INCOMPLETE)
+
+
+def comparison_sentence(report: RunReport, earlier: list[RunReport]) -> str:
+    """How `report` compares with the newest complete run of `earlier` (newest first).
+
+    Only complete runs are compared: the checks a cancelled run never reached are kept as
+    skipped, so comparing it with a complete run would call fewer passes "the same".
+    """
+    if not earlier:
+        return "No earlier run of this profile to compare with."
+    if not complete(report):
+        return f"This run did not complete ({report.verdict}), so it is not compared."
+    previous = next((run for run in earlier if complete(run)), None)
+    if previous is None:
+        return "No earlier complete run of this profile to compare with."
+    named = "the previous run" if previous is earlier[0] else "the previous complete run"
+    return compare(previous, report).sentence(named)
 
 
 class RunHistory:

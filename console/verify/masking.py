@@ -29,6 +29,8 @@ from console.services.redaction import (
 from console.verify.model import Exchange
 
 SECRET_LABEL = "‹broker secret›"  # noqa: S105 (a label, not a password)
+WRONG_SECRET_LABEL = "‹wrong secret›"  # noqa: S105 (a label, not a password)
+"""A secret a check made up to be refused: a secret all the same, and not the broker's."""
 MIN_LEARNT_LENGTH = 8
 """Shorter Authorization credentials are stand-ins (`garbage`), not worth fingerprinting."""
 MIN_SECRET_LENGTH = 8
@@ -72,6 +74,10 @@ class Masker:
 
     def add_secret(self, value: str) -> None:
         self._learn(value, SECRET_LABEL)
+
+    def add_wrong_secret(self, value: str) -> None:
+        """Learnt before it is sent, so the Authorization header does not call it a token."""
+        self._learn(value, WRONG_SECRET_LABEL)
 
     def add_token(self, value: str) -> None:
         if value and value not in self._labels:

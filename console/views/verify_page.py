@@ -3,8 +3,8 @@
 Each check turns green, red, amber or grey as it finishes; the detail pane shows what was
 expected, what happened and every exchange (masked). Runs are kept per profile so the latest
 can be compared with the one before it, and the failed checks can be re-run alone. A switch
-of profile cancels a running check list (its tokens are still logged out) and shows the new
-profile's runs only.
+of profile cancels a running check list (its tokens are still logged out), says so, and shows
+the new profile's runs only.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from console.services.tasks import TaskOwner, off_thread
 from console.services.workspace import Workspace
 from console.verify.catalogue import DEFAULT_SUITES, SUITE_TITLES, SUITES, Check
 from console.verify.context import LATENCY_SECONDS, LATENCY_TABS, Identity, RunOptions, Target
-from console.verify.history import HistoryError, RunHistory, compare
+from console.verify.history import HistoryError, RunHistory, comparison_sentence
 from console.verify.identities import IdentityError, IdentityStore, identity_from_body
 from console.verify.model import FAILING, Category, CheckResult, RunReport, describe, judge, tally
 from console.verify.reports import (
@@ -96,6 +96,8 @@ class VerifyPage(QWidget):
         self._runs: list[RunReport] = []
         self._items: dict[str, QTreeWidgetItem] = {}
         self._results: dict[str, CheckResult] = {}
+        self._lapses: Callable[[AdapterOps], bool] | None = None
+        """When the shown problem stops holding (the adapter it needed now runs), if it can."""
         self._build()
 
     # Layout
@@ -105,6 +107,12 @@ class VerifyPage(QWidget):
         self.target.setObjectName("verifyTarget")
         self.target.setWordWrap(True)
         self.target.setTextFormat(Qt.TextFormat.RichText)
+        self.note = QLabel("", self)
+        self.note.setObjectName("verifyNote")
+        self.note.setWordWrap(True)
+        self.note.setTextFormat(Qt.TextFormat.PlainText)
+        self.note.setStyleSheet("color: #e65100;")
+        self.note.hide()
 
         suites_box = QGroupBox("Suites", self)
         suites_layout = QVBoxLayout(suites_box)
@@ -226,6 +234,7 @@ class VerifyPage(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.target)
+        layout.addWidget(self.note)
         layout.addLayout(options)
         layout.addLayout(buttons)
         layout.addWidget(split, 1)
@@ -236,24 +245,43 @@ class VerifyPage(QWidget):
     # The profile
 
     def show_ops(self, ops: AdapterOps) -> None:
-        """Another profile: a running check list is cancelled, and only its runs are shown.
+        """Another profile: a running check list is cancelled (a note says so, naming no
+        result of it), and only the new profile's runs are shown.
 
         The same profile renewed (edited, or its embedded adapter restarted) keeps its run
-        and what is shown; only the target line changes.
+        and what is shown; the target line changes, and a problem the renewal undid goes.
         """
-        same = self._loaded and ops.profile.id == self._ops.profile.id
+        before = self._ops.profile
+        same = self._loaded and ops.profile.id == before.id
         self._ops = ops
         self._show_target(ops)
         if same:
+            self._drop_lapsed_problem(ops)
             return
+        self._show_note("")
         if self._run is not None:
             self._run.cancel()
             self._run = None
+            if before.id != ops.profile.id:
+                self._show_note(
+                    f"The run on {before.name} was cancelled because the active profile "
+                    f"changed to {ops.profile.name}; the tokens it minted are still logged out."
+                )
         self._runs = []
         self._loaded = False
         self._show_report(None)
         self.history_choice.clear()
         self.tasks.spawn(self._load(ops))
+
+    def _show_note(self, text: str) -> None:
+        """A note that outlives the summary below it (which the new profile's runs replace)."""
+        self.note.setText(text)
+        self.note.setVisible(bool(text))
+
+    def _drop_lapsed_problem(self, ops: AdapterOps) -> None:
+        """Renewed operations (the embedded adapter started) may make the shown problem untrue."""
+        if self._lapses is not None and self._lapses(ops):
+            self._show_summary(self._shown)
 
     def _show_target(self, ops: AdapterOps) -> None:
         profile = ops.profile
@@ -337,9 +365,11 @@ class VerifyPage(QWidget):
             if failed:
                 self.start_run(failed)
 
-    def _problem(self, text: str) -> None:
+    def _problem(self, text: str, lapses: Callable[[AdapterOps], bool] | None = None) -> None:
+        """Shown in red until replaced, or until renewed operations satisfy `lapses`."""
         self.summary.setText(text)
         self.summary.setStyleSheet("color: #c62828;")
+        self._lapses = lapses
 
     async def _start(self, only: frozenset[str] | None) -> None:
         ops = self._ops
@@ -354,7 +384,10 @@ class VerifyPage(QWidget):
             self._problem("Tick at least one suite to run.")
             return
         if not ops.running:
-            self._problem("The embedded adapter is not running: start it (Adapter menu) first.")
+            self._problem(
+                "The embedded adapter is not running: start it (Adapter menu) first.",
+                lambda renewed: renewed.running,
+            )
             return
         secret = await ops.secret()
         if not self._same_profile(profile.id):
@@ -453,7 +486,9 @@ class VerifyPage(QWidget):
         self.progress.setRange(0, len(run.checks))
         self.progress.setValue(0)
         self.progress.show()
+        self._show_note("")
         self.summary.setStyleSheet("")
+        self._lapses = None
         self.summary.setText(f"Running {len(run.checks)} checks against {run.target.base_url}…")
         self.comparison.setText("")
         self._set_running(True)
@@ -592,13 +627,10 @@ class VerifyPage(QWidget):
         self._shown = report
         self._results = {c.id: c for c in report.checks} if report is not None else {}
         self.detail.clear()
-        self.summary.setStyleSheet("")
+        self._show_summary(report)
         if report is None:
             self.tree.clear()
             self._items = {}
-            self.summary.setText(
-                "No run yet for this profile. Tick the suites and press Run (Ctrl+R)."
-            )
             self.comparison.setText("")
             self._set_running(self._run is not None)
             return
@@ -607,6 +639,20 @@ class VerifyPage(QWidget):
             self._paint(result)
         if chosen in self._items:
             self.tree.setCurrentItem(self._items[str(chosen)])
+        index = self._runs.index(report) if report in self._runs else -1
+        earlier = self._runs[index + 1 :] if index >= 0 else []
+        self.comparison.setText(comparison_sentence(report, earlier))
+        self._set_running(self._run is not None)
+
+    def _show_summary(self, report: RunReport | None) -> None:
+        """The shown run's headline, or how to make one; it replaces any problem shown."""
+        self.summary.setStyleSheet("")
+        self._lapses = None
+        if report is None:
+            self.summary.setText(
+                "No run yet for this profile. Tick the suites and press Run (Ctrl+R)."
+            )
+            return
         note = f" · {report.aborted}" if report.aborted else ""
         leftover = (
             f" · could not log out {len(report.not_logged_out)} token(s): "
@@ -617,14 +663,6 @@ class VerifyPage(QWidget):
         self.summary.setText(
             f"{report.headline()} · {_when(report.started)} against {report.target}{note}{leftover}"
         )
-        index = self._runs.index(report) if report in self._runs else -1
-        previous = self._runs[index + 1] if 0 <= index < len(self._runs) - 1 else None
-        self.comparison.setText(
-            compare(previous, report).sentence()
-            if previous is not None
-            else "No earlier run of this profile to compare with."
-        )
-        self._set_running(self._run is not None)
 
     # Export
 

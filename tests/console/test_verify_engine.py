@@ -25,7 +25,13 @@ from adapter_core import __version__
 from console.services.client import RawExchange
 from console.verify.catalogue import DEFAULT_SUITES, SUITES, Check, catalogue
 from console.verify.context import RunOptions, Target
-from console.verify.masking import SECRET_LABEL, Masker, fingerprint, token_label
+from console.verify.masking import (
+    SECRET_LABEL,
+    WRONG_SECRET_LABEL,
+    Masker,
+    fingerprint,
+    token_label,
+)
 from console.verify.model import (
     CANCELLED,
     Category,
@@ -420,6 +426,18 @@ def test_the_secret_is_labelled_not_fingerprinted() -> None:
     assert shown == f'{SECRET_LABEL} {SECRET_LABEL} "{SECRET_LABEL}"'
     headers = masker.headers({"Authorization": f"Bearer {secret}", "X-Api-Key": secret})
     assert headers == {"Authorization": f"Bearer {SECRET_LABEL}", "X-Api-Key": "<redacted>"}
+
+
+def test_the_made_up_wrong_secret_is_labelled_a_secret_not_a_token(
+    adapter: DefectiveAdapter, conforming: tuple[RunReport, list[str]], tmp_path: Path
+) -> None:
+    report, _ = conforming
+    [sent] = result(report, "mint.wrong-secret").exchanges
+    assert sent.request_headers["Authorization"] == f"Bearer {WRONG_SECRET_LABEL}"
+    write_html_report(report, tmp_path / "report.html")
+    write_json_report(report, tmp_path / "report.json")
+    for path in (tmp_path / "report.html", tmp_path / "report.json"):
+        assert WRONG_SECRET_LABEL in path.read_text("utf-8")
 
 
 # (f) An unreachable target

@@ -11,9 +11,15 @@ import pytest
 
 from console.paths import config_dir
 from console.verify.context import Identity
-from console.verify.history import KEEP_RUNS, HistoryError, RunHistory, compare
+from console.verify.history import (
+    KEEP_RUNS,
+    HistoryError,
+    RunHistory,
+    compare,
+    comparison_sentence,
+)
 from console.verify.identities import IdentityError, IdentityStore, identity_from_body
-from console.verify.model import CheckResult, Exchange, RunReport, Status
+from console.verify.model import CANCELLED, NOT_RUN, CheckResult, Exchange, RunReport, Status
 
 STARTED = "2026-12-03T10:00:00+00:00"
 
@@ -80,6 +86,41 @@ def test_compare_with_an_identical_run_is_unchanged() -> None:
     assert comparison.sentence() == "Same results as the previous run."
     assert compare(report(), run).added == ["a", "b", "c"]
     assert compare(run, report()).removed == ["a", "b", "c"]
+
+
+def cancelled_after(passed: int) -> RunReport:
+    """A cancelled run: `passed` checks passed, the last one never ran (kept as skipped)."""
+    checks = [check(f"c{i}", Status.PASSED) for i in range(passed)]
+    stopped = check(f"c{passed}", Status.SKIPPED)
+    stopped.actual = f"{NOT_RUN}: {CANCELLED}"
+    cancelled = report(*checks, stopped)
+    cancelled.aborted = CANCELLED
+    return cancelled
+
+
+def test_a_cancelled_run_is_not_called_the_same_as_a_complete_one() -> None:
+    complete = report(*(check(f"c{i}", Status.PASSED) for i in range(3)))
+    cancelled = cancelled_after(2)
+    assert comparison_sentence(cancelled, [complete]) == (
+        "This run did not complete (CANCELLED), so it is not compared."
+    )
+
+
+def test_a_complete_run_is_compared_with_the_previous_complete_one() -> None:
+    first = report(
+        check("c0", Status.PASSED), check("c1", Status.FAILED), check("c2", Status.PASSED)
+    )
+    again = report(
+        check("c0", Status.PASSED), check("c1", Status.PASSED), check("c2", Status.PASSED)
+    )
+    assert comparison_sentence(again, [cancelled_after(2), first]) == (
+        "Since the previous complete run: newly passing: c1."
+    )
+    assert comparison_sentence(again, [first]) == "Since the previous run: newly passing: c1."
+    assert comparison_sentence(again, [cancelled_after(1)]) == (
+        "No earlier complete run of this profile to compare with."
+    )
+    assert comparison_sentence(again, []) == "No earlier run of this profile to compare with."
 
 
 # RunHistory

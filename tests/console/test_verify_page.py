@@ -324,3 +324,61 @@ def test_suite_headers_count_an_unreachable_adapter_s_checks_as_inconclusive(
         assert colour == CATEGORY_COLOURS[Category.INCONCLUSIVE]
     assert set(statuses(page).values()) == {"inconclusive"}
     assert page.summary.text().startswith("INCOMPLETE")
+
+
+def test_a_cancelled_run_is_not_called_the_same_as_the_complete_one_before(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    page = controller.verify
+    quick(page, performance=True)
+    run_and_wait(qtbot, page, 0)
+    assert page.summary.text().startswith("PASSED")
+    run_until_polling(qtbot, page, seconds=30)
+    click(qtbot, page.cancel_button)
+    qtbot.waitUntil(
+        lambda: page.run_button.isEnabled() and page.history_choice.count() == 2,
+        timeout=RUN_MS,
+    )
+    assert page.summary.text().startswith("CANCELLED")
+    assert page.comparison.text() == (
+        "This run did not complete (CANCELLED), so it is not compared."
+    )
+
+
+def test_a_run_cancelled_by_a_profile_switch_says_so_on_the_new_profile_s_page(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    page = controller.verify
+    assert page.note.isHidden()
+    run_until_polling(qtbot, page, seconds=30)
+    with BrokerOnlyAdapter() as plain:
+        add_profile(controller, plain.url, plain.secret)
+        qtbot.waitUntil(page.run_button.isEnabled, timeout=WAIT_MS)
+        assert not page.note.isHidden()
+        assert page.note.text() == (
+            "The run on Embedded was cancelled because the active profile changed to Other; "
+            "the tokens it minted are still logged out."
+        )
+        assert page.history_choice.count() == 0  # none of Embedded's results are shown
+        assert page.tree.topLevelItemCount() == 0
+        quick(page)
+        run_and_wait(qtbot, page, 0)
+        assert page.note.isHidden()  # the next run makes the note old news
+
+
+def test_the_adapter_started_drops_the_not_running_problem(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    page = controller.verify
+    workspace = controller.workspace
+    url, secret = workspace._embedded_url, workspace._embedded_secret
+    qtbot.waitUntil(page.run_button.isEnabled, timeout=WAIT_MS)
+    workspace.set_embedded(None, None)
+    qtbot.waitUntil(lambda: "(not running)" in page.target.text(), timeout=WAIT_MS)
+    click(qtbot, page.run_button)
+    qtbot.waitUntil(lambda: "not running" in page.summary.text(), timeout=WAIT_MS)
+    assert "c62828" in page.summary.styleSheet()
+    workspace.set_embedded(url, secret)
+    qtbot.waitUntil(lambda: "(not running)" not in page.target.text(), timeout=WAIT_MS)
+    assert page.summary.text().startswith("No run yet for this profile")
+    assert page.summary.styleSheet() == ""
