@@ -134,6 +134,11 @@ class ActivityModel(QAbstractTableModel):
     def exchange(self, row: int) -> Exchange:
         return self._rows[row]
 
+    def row_of(self, seq: int) -> int | None:
+        """The row showing exchange `seq`, None once it has left the log (the page re-finds
+        its selection by this after a filter change)."""
+        return next((row for row, held in enumerate(self._rows) if held.seq == seq), None)
+
 
 class ActivityFilterProxy(QSortFilterProxyModel):
     """The text filter over every column, plus hiding the console's own polling.

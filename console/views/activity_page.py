@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from psygnal import SignalInstance
-from PySide6.QtCore import QItemSelection, QObject, Qt
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QObject, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -89,7 +89,7 @@ class ActivityPage(QWidget):
         self.filter = QLineEdit(self)
         self.filter.setPlaceholderText("Filter by profile, method, path or status")
         self.filter.setClearButtonEnabled(True)
-        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        self.filter.textChanged.connect(self._filter_changed)
         self.show_background = QCheckBox("Show background polling", self)
         self.show_background.setToolTip(
             "Health checks, the Sessions page's refreshes and capability probes the console "
@@ -119,6 +119,10 @@ class ActivityPage(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().selectionChanged.connect(self._show_selected)
+        # Qt drops the selection silently on a reset (the log cleared): the detail follows.
+        self.proxy.modelReset.connect(self._show_selected)
+        self._selected: int | None = None
+        """The `seq` of the exchange the detail shows, None when it shows none."""
 
         self.detail = QPlainTextEdit(self)
         self.detail.setReadOnly(True)
@@ -164,9 +168,39 @@ class ActivityPage(QWidget):
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.export_note)
 
+    def _filter_changed(self, text: str) -> None:
+        self._keeping_selection(lambda: self.proxy.setFilterFixedString(text))
+
     def _background_toggled(self, show: bool) -> None:
-        self.proxy.set_show_background(show)
+        self._keeping_selection(lambda: self.proxy.set_show_background(show))
         self._show_hidden_count()
+
+    def _keeping_selection(self, refilter: Callable[[], None]) -> None:
+        """Refilter, then select the same exchange again, or nothing if it is filtered out.
+
+        Across a filter change Qt can leave the highlight on another row and report the
+        selection as gone, so the highlight and the detail would disagree; the exchange is
+        found again by its `seq` instead.
+        """
+        kept = self._selected
+        refilter()
+        selection = self.table.selectionModel()
+        source_row = None if kept is None else self.model.row_of(kept)
+        index = (
+            QModelIndex()
+            if source_row is None
+            else self.proxy.mapFromSource(self.model.index(source_row, 0))
+        )
+        if index.isValid():
+            selection.setCurrentIndex(
+                index,
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows,
+            )
+            self.table.scrollTo(index)
+        else:
+            selection.clear()
+        self._show_selected()
 
     def _show_hidden_count(self) -> None:
         hidden = 0 if self.proxy.show_background else self.model.background_count
@@ -174,12 +208,15 @@ class ActivityPage(QWidget):
         self.hidden_note.setText(f"{hidden} background {noun} hidden")
         self.hidden_note.setVisible(hidden > 0)
 
-    def _show_selected(self, selected: QItemSelection, _: QItemSelection) -> None:
-        indexes = selected.indexes()
+    def _show_selected(self, *_: QItemSelection) -> None:
+        """The detail follows what is selected now, not the change Qt reported."""
+        indexes = self.table.selectionModel().selectedRows()
         if not indexes:
+            self._selected = None
             self.detail.clear()
             return
         exchange: Exchange = self.model.exchange(self.proxy.mapToSource(indexes[0]).row())
+        self._selected = exchange.seq
         headers = "\n".join(f"{name}: {value}" for name, value in exchange.request_headers.items())
         status = "no answer" if exchange.status is None else f"HTTP {exchange.status}"
         if exchange.expected:

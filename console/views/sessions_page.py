@@ -166,6 +166,9 @@ class SessionsPage(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(False)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        # A reset drops the selection without a selectionChanged (Qt clears it silently), so
+        # the buttons and the detail are told here; connected after the view's own handler.
+        self.model.modelReset.connect(self._selection_changed)
         self.table.viewport().installEventFilter(self)
         self.model.columnsInserted.connect(self._instance_column_shown)
 
@@ -350,7 +353,6 @@ class SessionsPage(QWidget):
         else:
             self.notice.hide()
         self._show_emptiness()
-        self._refresh_detail()
         self._tick()
 
     def _on_changes(self, changes: list[SessionChange]) -> None:

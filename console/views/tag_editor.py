@@ -49,7 +49,9 @@ class TagEditor(QWidget):
         self._suggestions = QStringListModel(self)
         completer = QCompleter(self._suggestions, self)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        completer.activated.connect(self._add_suggestion)
+        # Queued: the input puts the chosen completion into its text after `activated` is
+        # delivered, so clearing it any earlier would leave the tag's text behind.
+        completer.activated.connect(self._add_suggestion, Qt.ConnectionType.QueuedConnection)
         self.input.setCompleter(completer)
         self._layout.addWidget(self.input)
 
@@ -95,6 +97,7 @@ class TagEditor(QWidget):
         self.commit_pending()
 
     def _add_suggestion(self, text: str) -> None:
+        """A suggestion taken is a tag at once; the input empties for the next one."""
         if self._try_add(text):
             self.input.clear()
             self.changed.emit()

@@ -262,3 +262,63 @@ def test_a_destroyed_page_lets_go_of_the_log(qtbot: QtBot) -> None:
     record(log)
     log.audit(profile_id="p", profile_name="P", token="t", token_id=None, ok=True, result="")
     log.clear()
+
+
+def highlighted_and_detail(page: ActivityPage) -> tuple[list[str], str]:
+    """The paths of the highlighted rows and the detail's first line (its method and path)."""
+    rows = page.table.selectionModel().selectedRows()
+    paths = [page.visible_exchanges()[index.row()].path for index in rows]
+    detail = page.detail.toPlainText().split("  (", 1)[0]
+    return paths, detail
+
+
+def four_exchanges_page(qtbot: QtBot) -> tuple[ActivityLog, ActivityPage]:
+    """A page showing /b/four, /a/three, /b/two, /a/one (newest first), /a/three selected."""
+    log = ActivityLog()
+    for path in ("/a/one", "/b/two", "/a/three", "/b/four"):
+        record(log, path)
+    page = make_page(qtbot, log)
+    page.table.selectRow(1)
+    assert highlighted_and_detail(page) == (["/a/three"], "POST /a/three")
+    return log, page
+
+
+def test_a_filter_keeps_the_selected_exchange_selected_and_shown(qtbot: QtBot) -> None:
+    log, page = four_exchanges_page(qtbot)
+    page.filter.setText("/a")
+    assert highlighted_and_detail(page) == (["/a/three"], "POST /a/three")
+    record(log, "/a/five")
+    page.filter.setText("/a/")
+    assert highlighted_and_detail(page) == (["/a/three"], "POST /a/three")
+    page.filter.clear()
+    assert highlighted_and_detail(page) == (["/a/three"], "POST /a/three")
+
+
+def test_a_filter_hiding_the_selected_exchange_clears_highlight_and_detail(
+    qtbot: QtBot,
+) -> None:
+    _, page = four_exchanges_page(qtbot)
+    page.filter.setText("/b")
+    assert highlighted_and_detail(page) == ([], "")
+    assert not page.table.selectionModel().currentIndex().isValid()
+    page.filter.clear()
+    assert highlighted_and_detail(page) == ([], "")
+
+
+def test_showing_background_polling_keeps_the_selected_exchange(qtbot: QtBot) -> None:
+    log = ActivityLog()
+    record(log, "/generate/token")
+    for _ in range(3):
+        record(log, "/health", background=True)
+    page = make_page(qtbot, log)
+    page.table.selectRow(0)
+    page.show_background.setChecked(True)
+    assert highlighted_and_detail(page) == (["/generate/token"], "POST /generate/token")
+    page.show_background.setChecked(False)
+    assert highlighted_and_detail(page) == (["/generate/token"], "POST /generate/token")
+
+
+def test_clearing_the_log_clears_the_detail_of_the_selected_exchange(qtbot: QtBot) -> None:
+    log, page = four_exchanges_page(qtbot)
+    log.clear()
+    assert highlighted_and_detail(page) == ([], "")

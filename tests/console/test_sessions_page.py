@@ -536,3 +536,61 @@ def test_against_several_instances_the_page_says_which_holds_each_session(
             removal = asyncio.ensure_future(workspace.remove_profile(profile.id))
             qtbot.waitUntil(removal.done, timeout=WAIT_MS)
             removal.result()
+
+
+def single_row_buttons(controller: Controller) -> tuple[bool, bool]:
+    page = controller.sessions
+    return page.logout_user.isEnabled(), page.copy_id.isEnabled()
+
+
+def test_after_an_adapter_restart_the_buttons_follow_the_dropped_selection(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    url, secret = embedded(controller)
+    page = controller.sessions
+    wait_live(qtbot, controller)
+    wanted = token_id(url, secret, mint(url, secret, userId=14602, brokerNames=["BESTBROKER"]))
+    qtbot.waitUntil(lambda: row_state(controller, wanted) == "issued", timeout=WAIT_MS)
+    select(controller, [wanted])
+    assert single_row_buttons(controller) == (True, True)
+    adapter = controller.embedded
+    assert adapter is not None
+    run(qtbot, controller._run_embedded(adapter.stop))
+    run(qtbot, controller._run_embedded(adapter.start))
+    wait_live(qtbot, controller)
+    qtbot.waitUntil(lambda: page.model.row_for(wanted) is not None, timeout=WAIT_MS)
+    assert page.selected_rows() == []
+    assert single_row_buttons(controller) == (False, False)
+    assert not page.logout_selected.isEnabled()
+
+
+def test_a_feed_reset_that_drops_the_selection_disables_the_buttons(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    url, secret = embedded(controller)
+    page = controller.sessions
+    wait_live(qtbot, controller)
+    wanted = token_id(url, secret, mint(url, secret, userId=14602, brokerNames=["BESTBROKER"]))
+    qtbot.waitUntil(lambda: row_state(controller, wanted) == "issued", timeout=WAIT_MS)
+    select(controller, [wanted])
+    assert single_row_buttons(controller) == (True, True)
+    page._on_reset(page.model.visible_rows(), page.model.rowCount())
+    assert page.selected_rows() == []
+    assert single_row_buttons(controller) == (False, False)
+
+
+def test_a_filter_hiding_the_selected_row_disables_the_buttons(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    url, secret = embedded(controller)
+    page = controller.sessions
+    wait_live(qtbot, controller)
+    wanted = token_id(url, secret, mint(url, secret, userId=14602, brokerNames=["BESTBROKER"]))
+    qtbot.waitUntil(lambda: row_state(controller, wanted) == "issued", timeout=WAIT_MS)
+    select(controller, [wanted])
+    assert single_row_buttons(controller) == (True, True)
+    page.filter.setText("99999")
+    qtbot.waitUntil(lambda: page.model.rowCount() == 0, timeout=WAIT_MS)
+    qtbot.wait(200)  # the feed answers the new query with a reset of its own
+    assert single_row_buttons(controller) == (False, False)
+    assert not page.logout_selected.isEnabled()
