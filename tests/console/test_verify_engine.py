@@ -24,6 +24,7 @@ import pytest
 from adapter_core import __version__
 from console.services.client import RawExchange
 from console.verify.catalogue import DEFAULT_SUITES, SUITES, Check, catalogue
+from console.verify.checks_browser import LOOK_ALIKE_ORIGINS
 from console.verify.context import RunOptions, Target
 from console.verify.masking import (
     SECRET_LABEL,
@@ -196,6 +197,21 @@ def test_a_defect_fails_exactly_its_check(
 
 
 # (c) An adapter with only the broker endpoints
+
+
+def test_the_look_alike_preflights_are_recorded_as_expected_refusals(
+    served: DefectiveAdapter,
+) -> None:
+    """The Activity log shows them as "400 (expected)", not as red failures."""
+    served.use(None)
+    recorded: list[RawExchange] = []
+    options = RunOptions(("browser",), only=frozenset({"cors.foreign-origin-refused"}))
+    run = Run(Target(served.url, served.secret), options, also_record=recorded.append)
+    report = asyncio.run(run.run())
+    assert statuses(report) == {"cors.foreign-origin-refused": Status.PASSED}
+    preflights = [e for e in recorded if e.method == "OPTIONS"]
+    assert len(preflights) == len(LOOK_ALIKE_ORIGINS)
+    assert {(e.status, e.expected_statuses) for e in preflights} == {(400, frozenset({400}))}
 
 
 def test_a_broker_only_adapter_passes_the_broker_suite_and_skips_the_rest(
