@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -67,3 +68,10 @@ def short_id(token_id: str | None) -> str:
     if not token_id:
         return NO_TIME
     return f"{token_id[:SHORT_ID_LENGTH]}…" if len(token_id) > SHORT_ID_LENGTH else token_id
+
+
+def file_name_part(text: str) -> str:
+    """'Staging EU (new)' as 'staging-eu-new': a name a proposed file name can carry, so two
+    profiles' exports of one day are not proposed the same name."""
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return "-".join(words) or "profile"

@@ -175,7 +175,7 @@ def _cached_column(title: str, kind: str) -> Column:
 
 COLUMNS: tuple[Column, ...] = (
     Column(
-        "Token",
+        "Token id",
         "The token's id (never the token itself); the full id in the cell's tooltip",
         lambda row, now: short_id(row.token_id),
         lambda row: row.token_id or "",

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.services.export import ExportError
+from console.services.formatting import file_name_part
 from console.services.operations import AdapterOps, profile_settings
 from console.services.tasks import TaskOwner, off_thread
 from console.services.workspace import Workspace
@@ -670,9 +671,8 @@ class VerifyPage(QWidget):
         report = self._shown
         if report is None or self._run is not None:
             return
-        dialog = save_dialog(
-            self, "Export the verification report", f"verify-{report.started[:10]}.html"
-        )
+        name = f"verify-{file_name_part(self._ops.profile.name)}-{report.started[:10]}.html"
+        dialog = save_dialog(self, "Export the verification report", name)
         dialog.setNameFilters(list(EXPORTS))
         dialog.fileSelected.connect(
             lambda path: self.tasks.spawn(self.export_to(Path(path), dialog.selectedNameFilter()))

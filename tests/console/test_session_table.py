@@ -34,7 +34,7 @@ USER = column_index("User")
 STATE = column_index("State")
 LAST_ACTIVITY = column_index("Last activity")
 REQUESTS = column_index("Requests")
-TOKEN = column_index("Token")
+TOKEN = column_index("Token id")
 
 
 def token_id(number: int) -> str:

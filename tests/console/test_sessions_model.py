@@ -21,7 +21,7 @@ from pytestqt.qtbot import QtBot
 
 from adapter_core.admin.sessions_view import TokenState
 from console.models.sessions_model import ROW_ROLE, SORT_ROLE, SessionsModel
-from console.services.formatting import local_time, relative_time
+from console.services.formatting import file_name_part, local_time, relative_time
 from console.services.session_columns import COLUMNS, INSTANCE_COLUMN, STATE_COLOURS, column_index
 from console.services.session_query import SessionQuery
 from console.services.session_rows import (
@@ -181,7 +181,7 @@ class Spy:
 def test_columns_are_in_the_order_the_page_shows_them() -> None:
     titles = [column.title for column in COLUMNS]
     assert titles == [
-        "Token",
+        "Token id",
         "User",
         "Brokers",
         "Accounts",
@@ -854,3 +854,11 @@ def test_filtering_keeps_the_selection_on_rows_still_shown(found: SessionsModel)
     assert selected(selection) == ids(0x3C)
     found.set_query(SessionQuery())
     assert selected(selection) == ids(0x3C)
+
+
+@pytest.mark.parametrize(
+    ("name", "part"),
+    [("Staging EU (new)", "staging-eu-new"), ("Брокер", "profile"), ("Prod 2", "prod-2")],
+)
+def test_a_profile_name_becomes_a_file_name_part(name: str, part: str) -> None:
+    assert file_name_part(name) == part

@@ -307,7 +307,7 @@ def test_the_view_exports_as_csv_without_a_token(
     run(qtbot, page.export_to(target))
     text = target.read_text()
     header, row = text.splitlines()
-    assert header.startswith("Token,User,Brokers")
+    assert header.startswith("Token id,User,Brokers")
     assert row.startswith(f"{wanted},14603,BESTBROKER")
     assert token not in text
     assert target.stat().st_mode & 0o777 == 0o600
@@ -338,7 +338,7 @@ def test_the_csv_export_keeps_full_token_ids_and_absolute_utc_times(
     text = target.read_text()
     assert token not in text
     (exported,) = list(csv.DictReader(text.splitlines()))
-    assert exported["Token"] == wanted
+    assert exported["Token id"] == wanted
     times = {"Issued": row.issued_at, "Expires": row.expires_at, "Last activity": row.last_activity}
     for title, timestamp in times.items():
         assert timestamp is not None
@@ -461,7 +461,7 @@ def test_without_an_admin_api_assumptions_say_so_and_unknown_counts_are_unknown(
         target = tmp_path / "sessions.csv"
         run(qtbot, page.export_to(target))
         (exported,) = list(csv.DictReader(target.read_text().splitlines()))
-        assert exported["Token"] == ""  # never told: not made up
+        assert exported["Token id"] == ""  # never told: not made up
         assert exported["Expires"].endswith("Z (assumed)")
         assert exported["Requests"] == exported["Positions"] == ""
         [minted] = run(qtbot, controller.workspace.active.minted_tokens())
