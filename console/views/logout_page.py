@@ -12,6 +12,7 @@ import time
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -93,13 +94,9 @@ class LogoutPage(QWidget):
         self.pasted = QLineEdit(pasted_box)
         self.pasted.setEchoMode(QLineEdit.EchoMode.Password)
         self.pasted.setPlaceholderText("Paste the token here")
-        reveal = QPushButton("Reveal", pasted_box)
-        reveal.setCheckable(True)
-        reveal.toggled.connect(
-            lambda on: self.pasted.setEchoMode(
-                QLineEdit.EchoMode.Normal if on else QLineEdit.EchoMode.Password
-            )
-        )
+        self.reveal_pasted = QPushButton("Reveal", pasted_box)
+        self.reveal_pasted.setCheckable(True)
+        self.reveal_pasted.toggled.connect(self._reveal_pasted)
         self.logout_pasted = QPushButton("Log out pasted token", pasted_box)
         self.logout_pasted.setEnabled(False)
         self.logout_pasted.clicked.connect(self._logout_pasted)
@@ -108,7 +105,7 @@ class LogoutPage(QWidget):
         )
         pasted_layout = QHBoxLayout(pasted_box)
         pasted_layout.addWidget(self.pasted, 1)
-        pasted_layout.addWidget(reveal)
+        pasted_layout.addWidget(self.reveal_pasted)
         pasted_layout.addWidget(self.logout_pasted)
 
         self.progress = QProgressBar(self)
@@ -138,6 +135,7 @@ class LogoutPage(QWidget):
         ops.logged_out.connect(self._refresh_soon)
         self.result.setText("")
         self.pasted.clear()
+        self.reveal_pasted.setChecked(False)
         self._tokens = []
         self.table.setRowCount(0)
         self.refresh()
@@ -197,13 +195,21 @@ class LogoutPage(QWidget):
         if token is not None:
             await self._logout(LogoutTarget.for_record(token.record))
 
+    def _reveal_pasted(self, shown: bool) -> None:
+        """As the Tokens page's Reveal: the button says what pressing it does next."""
+        mode = QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password
+        self.pasted.setEchoMode(mode)
+        self.reveal_pasted.setText("Hide" if shown else "Reveal")
+
     @task_slot
     async def _logout_pasted(self) -> None:
         token = self.pasted.text().strip()
-        if token:
-            await self._logout(LogoutTarget.pasted(token))
+        if token and await self._logout(LogoutTarget.pasted(token)):
+            self.pasted.clear()  # a token logged out is of no more use; a refused one stays
 
-    async def _logout(self, target: LogoutTarget) -> None:
+    async def _logout(self, target: LogoutTarget) -> bool:
+        """Log `target` out and say how it went; True when it was logged out. The button
+        pressed keeps the keyboard focus (disabled while sending, Qt would pass it on)."""
         ops = self._ops
         profile = ops.profile
         if profile.production and not await confirm(
@@ -212,7 +218,8 @@ class LogoutPage(QWidget):
             f"The token {target.label} will stop working on {profile.name} ({profile.base_url}).",
             "Log out",
         ):
-            return
+            return False
+        focused = QApplication.focusWidget()
         buttons = (self.logout_selected, self.logout_pasted)
         for button in buttons:
             button.setEnabled(False)
@@ -224,14 +231,17 @@ class LogoutPage(QWidget):
             self.progress.hide()
             self.logout_pasted.setEnabled(bool(self.pasted.text().strip()))
             self._selection_changed()
+            if focused in buttons and focused.isEnabled():
+                focused.setFocus()
         if ops is not self._ops:
-            return
+            return False
         if result.ok:
             self._show(f"Logged out {target.label} on {profile.name}.", ok=True)
         elif result.outcome is LogoutOutcome.REFUSED:
             self._show(f"The adapter refused: {result.message}", ok=False)
         else:
             self._show(f"Not sent: {result.message}", ok=False)
+        return result.ok
 
     def _show(self, text: str, *, ok: bool) -> None:
         self.result.setText(text)
