@@ -216,7 +216,7 @@ def _check_profile(profile: Profile) -> None:
         raise ProfileError(f"{EMBEDDED_PROFILE_ID!r} is reserved for the built-in profile", "id")
     elif not _ID_PATTERN.fullmatch(profile_id):
         raise ProfileError(f"{profile_id!r} is not 32 lower-case hex digits (a uuid4)", "id")
-    _check_name(fields["name"])
+    check_name(fields["name"])
     if not (embedded and fields["base_url"] == ""):
         check_base_url(fields["base_url"])
     if tls not in TLS_MODES:
@@ -253,7 +253,7 @@ def _check_profile(profile: Profile) -> None:
                 )
 
 
-def _check_name(name: object) -> None:
+def check_name(name: object) -> None:
     if not isinstance(name, str):
         raise ProfileError("must be text", "name")
     if not name.strip():

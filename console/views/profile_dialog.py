@@ -35,6 +35,7 @@ from console.services.profiles import (
     Profile,
     ProfileError,
     TlsMode,
+    check_name,
     default_colour,
     normalise_base_url,
 )
@@ -231,6 +232,7 @@ class ProfileDialog(QDialog):
         tls: TlsMode = self.tls.currentData()
         ca_file = (self.ca_file.text().strip() or None) if tls == "ca" else None
         name = self.name.text().strip()
+        check_name(name)  # first: errors come in the form's order, Name above Base URL
         base_url = normalise_base_url(self.url.text())
         timeout = float(self.timeout.value())
         production = self.production.isChecked()

@@ -176,6 +176,15 @@ def test_an_address_error_names_the_fields_label(parent: QWidget, url: str, erro
     assert form.draft is None
 
 
+def test_an_empty_form_names_the_missing_name_first(parent: QWidget) -> None:
+    form = dialog(parent, None, [])
+    buttons = form.findChild(QDialogButtonBox)
+    assert buttons is not None
+    buttons.button(QDialogButtonBox.StandardButton.Save).click()
+    assert form.error.text() == "Name: must not be empty"
+    assert form.draft is None
+
+
 def test_test_connection_names_the_fields_label_too(
     qtbot: QtBot, qloop: object, parent: QWidget
 ) -> None:
