@@ -38,17 +38,21 @@ class LatencyChart(QWidget):
         layout.addWidget(self.plot)
 
     def show_figures(self, details: dict[str, Any]) -> None:
-        """One series per endpoint (its samples) and a dashed line at its polling interval."""
+        """One series per endpoint (its samples), and a dashed line at each polling interval
+        labelled with the endpoints polled that often: an answer slower than its line comes
+        after TradingView's next poll is due."""
         self.plot.clear()
         self.legend.clear()
         endpoints: dict[str, dict[str, Any]] = details.get("endpoints") or {}
+        intervals: dict[float, list[str]] = {}
         for name, figures in endpoints.items():
+            intervals.setdefault(float(figures["interval_ms"]), []).append(name)
             colour = ENDPOINT_COLOURS.get(name, "#76b7b2")
             samples = sorted(figures.get("samples") or [])
             if samples:
                 xs = [float(t) for t, _ in samples]
                 ys = [float(ms) for _, ms in samples]
-                label = f"{name} p99 {figures['p99']:.0f}"
+                label = f"{name} p99 {figures['p99']:.0f} ms"
                 self.plot.plot(
                     xs,
                     ys,
@@ -59,9 +63,12 @@ class LatencyChart(QWidget):
                     symbolPen=None,
                     name=label,
                 )
+        for interval, names in sorted(intervals.items()):
             line = self._pg.InfiniteLine(
-                pos=float(figures["interval_ms"]),
+                pos=interval,
                 angle=0,
-                pen=self._pg.mkPen(colour, width=1, style=Qt.PenStyle.DashLine),
+                pen=self._pg.mkPen("#757575", width=1, style=Qt.PenStyle.DashLine),
+                label=f"{', '.join(names)} polled every {interval:.0f} ms",
+                labelOpts={"position": 0.02, "anchors": [(0, 0), (0, 0)], "color": "#555555"},
             )
             self.plot.addItem(line)
