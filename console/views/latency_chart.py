@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 ENDPOINT_COLOURS = {
     "orders": "#4e79a7",
@@ -17,6 +17,10 @@ ENDPOINT_COLOURS = {
     "state": "#f28e2b",
     "quotes": "#e15759",
 }
+
+
+HEADROOM = 1.25
+"""The y axis reaches this far past the highest line or sample: room for its label."""
 
 
 class LatencyChart(QWidget):
@@ -32,27 +36,38 @@ class LatencyChart(QWidget):
         self.plot.setLabel("left", "ms")
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setMinimumHeight(140)
-        self.legend = self.plot.addLegend(offset=(-4, 4), colCount=2)
+        self.key = QLabel(self)
+        """The endpoints' colours and p99s, under the plot: inside it, a legend covered the
+        interval lines' labels at the size the Verify page gives the chart."""
+        self.key.setObjectName("latencyKey")
+        self.key.setTextFormat(Qt.TextFormat.RichText)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
+        layout.addWidget(self.key)
 
     def show_figures(self, details: dict[str, Any]) -> None:
         """One series per endpoint (its samples), and a dashed line at each polling interval
         labelled with the endpoints polled that often: an answer slower than its line comes
         after TradingView's next poll is due."""
         self.plot.clear()
-        self.legend.clear()
+        key: list[str] = []
         endpoints: dict[str, dict[str, Any]] = details.get("endpoints") or {}
         intervals: dict[float, list[str]] = {}
+        top = 0.0
         for name, figures in endpoints.items():
-            intervals.setdefault(float(figures["interval_ms"]), []).append(name)
+            interval = float(figures["interval_ms"])
+            intervals.setdefault(interval, []).append(name)
+            top = max(top, interval)
             colour = ENDPOINT_COLOURS.get(name, "#76b7b2")
             samples = sorted(figures.get("samples") or [])
             if samples:
                 xs = [float(t) for t, _ in samples]
                 ys = [float(ms) for _, ms in samples]
-                label = f"{name} p99 {figures['p99']:.0f} ms"
+                top = max(top, *ys)
+                key.append(
+                    f'<span style="color:{colour}">●</span>&nbsp;{name} p99 {figures["p99"]:.0f} ms'
+                )
                 self.plot.plot(
                     xs,
                     ys,
@@ -61,8 +76,11 @@ class LatencyChart(QWidget):
                     symbolSize=4,
                     symbolBrush=colour,
                     symbolPen=None,
-                    name=label,
                 )
+        pairs = [" &nbsp; ".join(key[start : start + 2]) for start in range(0, len(key), 2)]
+        self.key.setText("<br>".join(pairs))  # two a line: no wrapping, so no height to guess
+        if top:
+            self.plot.setYRange(0, top * HEADROOM, padding=0)
         for interval, names in sorted(intervals.items()):
             line = self._pg.InfiniteLine(
                 pos=interval,

@@ -1,4 +1,5 @@
-"""The latency chart of latency.polling: every line on it says what it is."""
+"""The latency chart of latency.polling: every line on it says what it is, and its key
+names each endpoint's colour and p99."""
 
 from __future__ import annotations
 
@@ -24,3 +25,5 @@ def test_each_polling_interval_is_one_labelled_line(qtbot: QtBot) -> None:
         (1000.0, "orders, quotes polled every 1000 ms"),
         (1500.0, "positions, state polled every 1500 ms"),
     ]
+    for name in endpoints:
+        assert f"{name} p99 12 ms" in chart.key.text()
