@@ -133,13 +133,18 @@ def test_a_wrong_secret_shows_a_clear_error(
     assert controller.tokens.token.value() == ""
 
 
-def test_logout_then_reuse_is_refused_by_the_adapter(
-    qtbot: QtBot, controller: Controller, remote: AdapterProcess
-) -> None:
+def mint_on_a_remote(qtbot: QtBot, controller: Controller, remote: AdapterProcess) -> None:
+    """The remote adapter as the active profile, and a token minted there from the Tokens page."""
     add_remote(qtbot, controller, remote.url, remote.broker_secret)
     fill(controller, "14601", ["BESTBROKER"], [])
     send(qtbot, controller)
     assert controller.tokens.token.value()
+
+
+def test_logout_then_reuse_is_refused_by_the_adapter(
+    qtbot: QtBot, controller: Controller, remote: AdapterProcess
+) -> None:
+    mint_on_a_remote(qtbot, controller, remote)
     page = controller.logout
     qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=WAIT_MS)
     page.table.selectRow(0)
@@ -158,9 +163,7 @@ def test_a_pasted_token_minted_here_is_logged_out_as_the_listed_one(
     qtbot: QtBot, controller: Controller, remote: AdapterProcess
 ) -> None:
     """Pasted or picked from the list, it is the same token: its record and the audit say so."""
-    add_remote(qtbot, controller, remote.url, remote.broker_secret)
-    fill(controller, "14601", ["BESTBROKER"], [])
-    send(qtbot, controller)
+    mint_on_a_remote(qtbot, controller, remote)
     vault, profile = controller.workspace.vault, controller.workspace.active_profile()
     [record] = vault.list(profile.id)
     page, activity = controller.logout, controller.workspace.activity

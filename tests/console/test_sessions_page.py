@@ -543,16 +543,23 @@ def single_row_buttons(controller: Controller) -> tuple[bool, bool]:
     return page.logout_user.isEnabled(), page.copy_id.isEnabled()
 
 
-def test_after_an_adapter_restart_the_buttons_follow_the_dropped_selection(
-    qtbot: QtBot, controller: Controller
-) -> None:
+def select_a_fresh_token(qtbot: QtBot, controller: Controller) -> str:
+    """A token minted on the embedded adapter, shown live and selected (the single-row
+    buttons enabled); its id."""
     url, secret = embedded(controller)
-    page = controller.sessions
     wait_live(qtbot, controller)
     wanted = token_id(url, secret, mint(url, secret, userId=14602, brokerNames=["BESTBROKER"]))
     qtbot.waitUntil(lambda: row_state(controller, wanted) == "issued", timeout=WAIT_MS)
     select(controller, [wanted])
     assert single_row_buttons(controller) == (True, True)
+    return wanted
+
+
+def test_after_an_adapter_restart_the_buttons_follow_the_dropped_selection(
+    qtbot: QtBot, controller: Controller
+) -> None:
+    page = controller.sessions
+    wanted = select_a_fresh_token(qtbot, controller)
     adapter = controller.embedded
     assert adapter is not None
     run(qtbot, controller._run_embedded(adapter.stop))
@@ -567,13 +574,8 @@ def test_after_an_adapter_restart_the_buttons_follow_the_dropped_selection(
 def test_a_feed_reset_that_drops_the_selection_disables_the_buttons(
     qtbot: QtBot, controller: Controller
 ) -> None:
-    url, secret = embedded(controller)
     page = controller.sessions
-    wait_live(qtbot, controller)
-    wanted = token_id(url, secret, mint(url, secret, userId=14602, brokerNames=["BESTBROKER"]))
-    qtbot.waitUntil(lambda: row_state(controller, wanted) == "issued", timeout=WAIT_MS)
-    select(controller, [wanted])
-    assert single_row_buttons(controller) == (True, True)
+    select_a_fresh_token(qtbot, controller)
     page._on_reset(page.model.visible_rows(), page.model.rowCount())
     assert page.selected_rows() == []
     assert single_row_buttons(controller) == (False, False)
@@ -582,13 +584,8 @@ def test_a_feed_reset_that_drops_the_selection_disables_the_buttons(
 def test_a_filter_hiding_the_selected_row_disables_the_buttons(
     qtbot: QtBot, controller: Controller
 ) -> None:
-    url, secret = embedded(controller)
     page = controller.sessions
-    wait_live(qtbot, controller)
-    wanted = token_id(url, secret, mint(url, secret, userId=14602, brokerNames=["BESTBROKER"]))
-    qtbot.waitUntil(lambda: row_state(controller, wanted) == "issued", timeout=WAIT_MS)
-    select(controller, [wanted])
-    assert single_row_buttons(controller) == (True, True)
+    select_a_fresh_token(qtbot, controller)
     page.filter.setText("99999")
     qtbot.waitUntil(lambda: page.model.rowCount() == 0, timeout=WAIT_MS)
     qtbot.wait(200)  # the feed answers the new query with a reset of its own
