@@ -395,10 +395,9 @@ class AdapterOps:
             return
         if record.logged_out_at is not None and not result.ok:
             return  # "already revoked" for a token logged out before: that logout stands
-        record_id = record.record_id
         text = "logged out" if result.ok else result.audit_text
         try:
-            await off_thread(self._vault.mark_logged_out, record_id, text)
+            await off_thread(self._vault.mark_logged_out, record.record_id, text)
         except (VaultError, KeyError):
             return
 

@@ -97,8 +97,8 @@ class VerifyPage(QWidget):
         self._runs: list[RunReport] = []
         self._items: dict[str, QTreeWidgetItem] = {}
         self._results: dict[str, CheckResult] = {}
-        self._lapses: Callable[[AdapterOps], bool] | None = None
-        """When the shown problem stops holding (the adapter it needed now runs), if it can."""
+        self._until_running = False
+        """The shown problem is that the adapter is not running: it goes when it runs."""
         self._build()
 
     # Layout
@@ -257,7 +257,8 @@ class VerifyPage(QWidget):
         self._ops = ops
         self._show_target(ops)
         if same:
-            self._drop_lapsed_problem(ops)
+            if self._until_running and ops.running:  # renewed: the embedded adapter started
+                self._show_summary(self._shown)
             return
         self._show_note("")
         if self._run is not None:
@@ -278,11 +279,6 @@ class VerifyPage(QWidget):
         """A note that outlives the summary below it (which the new profile's runs replace)."""
         self.note.setText(text)
         self.note.setVisible(bool(text))
-
-    def _drop_lapsed_problem(self, ops: AdapterOps) -> None:
-        """Renewed operations (the embedded adapter started) may make the shown problem untrue."""
-        if self._lapses is not None and self._lapses(ops):
-            self._show_summary(self._shown)
 
     def _show_target(self, ops: AdapterOps) -> None:
         profile = ops.profile
@@ -366,11 +362,11 @@ class VerifyPage(QWidget):
             if failed:
                 self.start_run(failed)
 
-    def _problem(self, text: str, lapses: Callable[[AdapterOps], bool] | None = None) -> None:
-        """Shown in red until replaced, or until renewed operations satisfy `lapses`."""
+    def _problem(self, text: str, *, until_running: bool = False) -> None:
+        """Shown in red until replaced, or (`until_running`) until the adapter runs."""
         self.summary.setText(text)
         self.summary.setStyleSheet("color: #c62828;")
-        self._lapses = lapses
+        self._until_running = until_running
 
     async def _start(self, only: frozenset[str] | None) -> None:
         ops = self._ops
@@ -387,7 +383,7 @@ class VerifyPage(QWidget):
         if not ops.running:
             self._problem(
                 "The embedded adapter is not running: start it (Adapter menu) first.",
-                lambda renewed: renewed.running,
+                until_running=True,
             )
             return
         secret = await ops.secret()
@@ -489,7 +485,7 @@ class VerifyPage(QWidget):
         self.progress.show()
         self._show_note("")
         self.summary.setStyleSheet("")
-        self._lapses = None
+        self._until_running = False
         self.summary.setText(f"Running {len(run.checks)} checks against {run.target.base_url}…")
         self.comparison.setText("")
         self._set_running(True)
@@ -648,7 +644,7 @@ class VerifyPage(QWidget):
     def _show_summary(self, report: RunReport | None) -> None:
         """The shown run's headline, or how to make one; it replaces any problem shown."""
         self.summary.setStyleSheet("")
-        self._lapses = None
+        self._until_running = False
         if report is None:
             self.summary.setText(
                 "No run yet for this profile. Tick the suites and press Run (Ctrl+R)."
